@@ -1,0 +1,54 @@
+/* model.h — model families as ops tables, and the one layout every family shares.
+ *
+ * A model owns one arena of parameters and one of gradients with the identical layout, so the
+ * optimizer is a flat loop over n_params (llm.c). A family is one file with one `struct
+ * ls_model_ops` and one line in the registry (model.c). Knows nothing of MPI or HDF5. */
+#ifndef LAZYSWEEP_MODEL_H
+#define LAZYSWEEP_MODEL_H
+
+#include <stddef.h>
+
+#include "lazysweep/cfg.h"
+#include "lazysweep/data.h"
+
+struct ls_model;
+
+struct ls_model_ops {
+    const char *name;           /* model.family */
+    const char *const *metrics; /* NULL-terminated names eval() understands */
+    const char *const *default_metrics; /* used when the job lists none */
+    /* Family-specific validation of a job (after the key table's own checks). On failure sets
+     * *key to the offending dotted path and writes the message. */
+    int (*check)(const struct ls_job *job, const char **key, char *msg, size_t len);
+    double (*flops_per_step)(const struct ls_job *job); /* cost estimate */
+    size_t (*memory)(const struct ls_job *job);         /* bytes of params, grads, activations */
+    /* Allocate and draw initial parameters for this point's job and data. */
+    int (*create)(const struct ls_job *job, const struct ls_data *data, struct ls_model **out);
+    void (*destroy)(struct ls_model **m);
+    /* Training loss at the current parameters; with grad != 0 also overwrite m->grad. */
+    double (*loss)(struct ls_model *m, const struct ls_data *d, int grad);
+    /* A metric by name at the current parameters (LS_ENOTFOUND if unknown). */
+    int (*eval)(struct ls_model *m, const struct ls_data *d, const char *name, double *out);
+};
+
+struct ls_model {
+    const struct ls_model_ops *ops;
+    size_t n_params;
+    double *params; /* [n_params] arena; named views live in the family's impl */
+    double *grad;   /* [n_params] same layout as params */
+    void *impl;     /* family state (views, activations) */
+};
+
+/* Registry lookup by family name, or NULL. */
+const struct ls_model_ops *model_find(const char *family);
+/* NULL-terminated list of registered family names (for messages and --help). */
+const char *const *model_families(void);
+
+/* Is `name` a metric this family can evaluate (train_loss and steps always are)? */
+int model_has_metric(const struct ls_model_ops *ops, const char *name);
+
+/* 64-byte aligned, zeroed double array (so BLAS kernels see the same alignment on every rank,
+ * which keeps results bitwise reproducible). Free with free(). */
+double *model_alloc(size_t n);
+
+#endif

@@ -1,0 +1,39 @@
+/* train.h — the training loop: optimizer, logging schedule, stop and divergence rules.
+ *
+ * Fills a result record: status done (max_steps or stop_loss reached), diverged (non-finite loss
+ * or loss > 1e6 × initial), timeout (train.max_seconds) — all data, not errors. Knows nothing of
+ * MPI or HDF5; a caller-supplied poll function lets a signal abandon a run. */
+#ifndef LAZYSWEEP_TRAIN_H
+#define LAZYSWEEP_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lazysweep/cfg.h"
+#include "lazysweep/data.h"
+#include "lazysweep/model.h"
+#include "lazysweep/result.h"
+
+#define LS_DIVERGE_FACTOR 1e6
+
+/* The logged steps shared by every point: T strictly increasing steps from 0 to max_steps
+ * (T = min(log_points, max_steps + 1)), log- or linearly spaced. Trajectory column t holds the
+ * state at steps[t]; the last column always holds the point's final state (its step is
+ * /metrics/steps), so columns between an early stop and the last one are NaN. */
+int train_schedule(int64_t max_steps, int64_t points, const char *spacing, int64_t **steps,
+                   size_t *T);
+
+/* Returns nonzero when the run must be abandoned (checked about every 0.1 s). */
+typedef int (*ls_poll_fn)(void *arg);
+
+/* Train one point's model in place and fill res (sized by result_init for the job's metrics,
+ * trajectories and T). Returns LS_OK (see res->status), LS_EINTR if poll asked to abandon. */
+int train_run(const struct ls_job *job, struct ls_model *m, const struct ls_data *d,
+              const int64_t *steps, size_t T, struct ls_result *res, ls_poll_fn poll, void *arg);
+
+/* The whole of one point: data, model, training, timing. Used by workers and serial mode.
+ * A point whose data or model cannot be built ends with status failed, not an error. */
+int train_point(const struct ls_job *base, uint64_t index, const int64_t *steps, size_t T,
+                struct ls_result *res, ls_poll_fn poll, void *arg);
+
+#endif
