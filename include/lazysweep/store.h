@@ -55,8 +55,9 @@ struct ls_store_summary {
 };
 int store_summary(const char *path, struct ls_store_summary *sum);
 
-/* Read a 1-D numeric dataset (/grid/<axis>, /metrics/<name>, /status, /timing/...) as doubles,
- * *data malloc'ed [*n]; for `report`. LS_ENOTFOUND if absent. */
+/* Read a numeric dataset (/grid/<axis>, /metrics/<name>, /status, /timing/...) as doubles,
+ * *data malloc'ed [*n]; for `report`. A 2-D dataset (/trajectories/<name>) comes back
+ * flattened row-major, *n = N * T. LS_ENOTFOUND if absent. */
 int store_read_column(const char *path, const char *dataset, double **data, size_t *n);
 
 #endif

@@ -31,6 +31,9 @@ struct ls_sweep_opts {
  * Returns an enum ls_exit code, identical on every rank. */
 int sweep_run(const struct ls_job *job, const struct ls_sweep_opts *opts);
 
+/* Estimated cost of the whole grid in flops (sum over points of flops per step × max_steps). */
+double sweep_total_cost(const struct ls_job *job);
+
 /* Install the SIGINT/SIGTERM/SIGUSR1 handlers that make sweep_run stop cleanly. */
 void sweep_install_signals(void);
 

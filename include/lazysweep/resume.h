@@ -1,0 +1,37 @@
+/* resume.h — bringing the journal and the results file into agreement when a sweep starts.
+ *
+ * The journal is the authority on what is done. At start-up the coordinator reads it, refuses a
+ * journal of another experiment (naming the keys that changed), maps every finished point to its
+ * index in the current grid by key (so a grid that gained values keeps its finished points),
+ * replays into the file the rows it lacks, and rebuilds the file from the journal — written
+ * aside, then renamed over — when it cannot be opened or no longer has the grid's shape. */
+#ifndef LAZYSWEEP_RESUME_H
+#define LAZYSWEEP_RESUME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lazysweep/cfg.h"
+#include "lazysweep/journal.h"
+#include "lazysweep/store.h"
+
+struct ls_resume {
+    struct ls_journal *journal; /* open for appending */
+    struct ls_store *store;     /* open, not yet in SWMR mode */
+    uint8_t *status;            /* [n_points] status of each point per the journal */
+    uint64_t count[LS_ST_COUNT];/* points per status */
+    size_t replayed;            /* rows written into the file from the journal */
+    int rebuilt;                /* 1 if the file was rebuilt from the journal */
+    int created;                /* 1 if this is a new sweep */
+};
+
+/* Open or create the journal and file of results file `out` for this job. LS_EMISMATCH (with msg)
+ * when the output belongs to another experiment or lost grid values that have finished points:
+ * the caller exits 2. `fresh` deletes both first. */
+int resume_open(const struct ls_job *job, const char *out, int fresh, const int64_t *steps,
+                size_t T, const char *versions, struct ls_resume *rs, char *msg, size_t len);
+
+/* Close journal and file (cleanly) and free; safe twice. */
+void resume_close(struct ls_resume *rs);
+
+#endif

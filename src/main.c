@@ -1,0 +1,50 @@
+/* main.c — the `lazysweep` program: pick the sub-command, hand it the arguments. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lazysweep/cmd.h"
+#include "lazysweep/sweep.h"
+#include "lazysweep/version.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"run", cmd_run, "run or resume a sweep (serial, under mpirun, or under srun)"},
+    {"plan", cmd_plan, "validate a job file; print its axes, point count and cost estimate"},
+    {"status", cmd_status, "progress of a results file: counts per status, rate, ETA"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: lazysweep COMMAND [ARGS]   (lazysweep COMMAND --help for details)\n\n"
+                 "Sweeps of small training runs over init scale, width, depth, seed and sparsity,\n"
+                 "farmed over MPI ranks into one journaled HDF5 file.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nexit codes: 0 complete, 1 internal error, 2 bad usage or job file,\n"
+                 "            3 incomplete (rerun the same command to resume)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return LS_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return LS_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("lazysweep %s\n", LS_VERSION);
+        return LS_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "lazysweep: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return LS_EXIT_USAGE;
+}

@@ -1,0 +1,1028 @@
+/* store.c — the results file, and the only file that includes hdf5.h.
+ *
+ * Layout for N points and T logged steps (README "Results file"):
+ *   /                      attributes format, tool_version, job_name, job_hash, job_canonical and
+ *                          one per library version line
+ *   /job                   scalar fixed-length string: the job file's exact bytes
+ *   /grid/<axis>     (N)   int64, float64 or fixed-length string; attribute swept (int32 0/1)
+ *   /status          (N)   enum over uint8: pending, done, diverged, timeout, failed
+ *   /metrics/<name>  (N)   float64, NaN until written
+ *   /trajectories/step (T) int64;  /trajectories/<name> (N, T) float64, NaN-padded
+ *   /timing/seconds, /timing/rank, /timing/finished, /timing/host  (N)
+ * Every dataset is created at full size, chunked, with a fill value, so pending rows cost no
+ * space and a write never extends anything: that is what lets the file switch to SWMR and be
+ * read by h5py while the sweep runs. Root attribute strings are variable-length UTF-8 because
+ * h5py 3 reads those as `str` (fixed-length ones come back as numpy `bytes_`); string datasets
+ * are fixed-length so they read as numpy arrays (`.asstr()` for `str`).
+ *
+ * File locking: HDF5 1.10 flock()s the file while it is open for writing and drops the lock when
+ * the writer switches to SWMR, so `h5py.File(path, "r", libver="latest", swmr=True)` can read
+ * while the sweep runs (checked in the tests). On file systems without flock (some Lustre/NFS
+ * mounts) we ask HDF5 to ignore the failure instead of refusing to open (H5Pset_file_locking);
+ * h5py users there may need HDF5_USE_FILE_LOCKING=FALSE.
+ *
+ * Every HDF5 call goes through H5_CHECK, which logs "file:line: call: HDF5's own message" and
+ * jumps to the function's cleanup label; HDF5's automatic stack printing is switched off. */
+#include "lazysweep/store.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <hdf5.h>
+
+#include "lazysweep/error.h"
+#include "lazysweep/version.h"
+
+#ifndef CHUNK_ROWS
+#define CHUNK_ROWS 16384     /* rows per chunk of the (N) datasets */
+#endif
+#ifndef TRAJ_CHUNK
+#define TRAJ_CHUNK 65536     /* values per chunk of the (N, T) datasets */
+#endif
+#ifndef CACHE_BYTES
+#define CACHE_BYTES (8u << 20) /* chunk cache of each dataset the writer keeps open */
+#endif
+#define CACHE_SLOTS 10007    /* hash slots of that cache (a prime, ~100x the chunks it holds) */
+#define READ_BLOCK (1u << 20) /* rows per read in store_summary */
+
+/* Log the innermost message of HDF5's error stack for a failed call, then clear the stack. */
+static void h5_report(const char *file, int line, const char *call);
+
+#define H5_CHECK(expr, code)                                                                     \
+    do {                                                                                         \
+        if ((expr) < 0) {                                                                        \
+            h5_report(__FILE__, __LINE__, #expr);                                                \
+            rc = (code);                                                                         \
+            goto cleanup;                                                                        \
+        }                                                                                        \
+    } while (0)
+/* Spelled out rather than H5_CHECK(expr, LS_EHDF5), which would log the call with HDF5's
+ * macros (H5F_ACC_TRUNC, H5T_NATIVE_*) expanded. */
+#define H5_CALL(expr)                                                                            \
+    do {                                                                                         \
+        if ((expr) < 0) {                                                                        \
+            h5_report(__FILE__, __LINE__, #expr);                                                \
+            rc = LS_EHDF5;                                                                       \
+            goto cleanup;                                                                        \
+        }                                                                                        \
+    } while (0)
+
+/* A check of our own on what the file holds: log `what` and fail with `code`. */
+#define STORE_REQUIRE(cond, code, what)                                                          \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            ls_report(__FILE__, __LINE__, #cond, what);                                          \
+            rc = (code);                                                                         \
+            goto cleanup;                                                                        \
+        }                                                                                        \
+    } while (0)
+
+/* The per-row datasets that are not metrics or trajectories, in the order they are opened. */
+enum { COL_STATUS, COL_SECONDS, COL_RANK, COL_FINISHED, COL_HOST, N_COLS };
+static const char *const col_path[N_COLS] = {"/status", "/timing/seconds", "/timing/rank",
+                                             "/timing/finished", "/timing/host"};
+
+struct row_ref {
+    uint64_t row; /* row in the file */
+    size_t pos;   /* position in the caller's batch */
+};
+
+struct ls_store {
+    hid_t file;
+    hid_t col[N_COLS];
+    hid_t metric[LS_MAX_METRICS];
+    hid_t traj[LS_MAX_METRICS];
+    hid_t status_type; /* the enum, also the memory type of /status */
+    hid_t host_type;   /* fixed-length string of LS_HOST_MAX bytes */
+    size_t n_metrics, n_traj, T;
+    uint64_t n_points;
+    size_t cap;            /* rows the scratch buffers below hold */
+    struct row_ref *refs;  /* [cap] the batch, sorted by row */
+    hsize_t *coords;       /* [cap] rows of the (N) selection */
+    void *buf;             /* [cap * T] doubles: one dataset's values for the batch */
+};
+
+/* ---- small HDF5 helpers -------------------------------------------------------------------- */
+
+static herr_t innermost(unsigned n, const H5E_error2_t *e, void *arg)
+{
+    if (n == 0 && e->desc != NULL)
+        snprintf(arg, 256, "%s (%s)", e->desc, e->func_name ? e->func_name : "?");
+    return 0;
+}
+
+static void h5_report(const char *file, int line, const char *call)
+{
+    char msg[256] = "failed";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, msg);
+    H5Eclear2(H5E_DEFAULT);
+    ls_report(file, line, call, msg);
+}
+
+/* Close any kind of HDF5 handle if it is valid, and mark it invalid. */
+static void h5_close(hid_t *id)
+{
+    if (*id < 0)
+        return;
+    switch (H5Iget_type(*id)) {
+    case H5I_FILE: H5Fclose(*id); break;
+    case H5I_GROUP: H5Gclose(*id); break;
+    case H5I_DATATYPE: H5Tclose(*id); break;
+    case H5I_DATASPACE: H5Sclose(*id); break;
+    case H5I_DATASET: H5Dclose(*id); break;
+    case H5I_ATTR: H5Aclose(*id); break;
+    case H5I_GENPROP_LST: H5Pclose(*id); break;
+    default: break;
+    }
+    *id = H5I_INVALID_HID;
+}
+
+/* Done once per entry point: failures are reported by H5_CHECK, never printed by HDF5 itself. */
+static void h5_quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+/* File access: the latest format (checksummed metadata, needed for SWMR), and file locking that
+ * is ignored where the file system does not support it. */
+static int make_fapl(hid_t *fapl)
+{
+    int rc = LS_OK;
+    H5_CALL(*fapl = H5Pcreate(H5P_FILE_ACCESS));
+    H5_CALL(H5Pset_libver_bounds(*fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST));
+    H5_CALL(H5Pset_file_locking(*fapl, 1, 1));
+cleanup:
+    if (rc != LS_OK)
+        h5_close(fapl);
+    return rc;
+}
+
+/* The /status enum type, from the one status table. */
+static int make_status_type(hid_t *type)
+{
+    int rc = LS_OK;
+    uint8_t v;
+    H5_CALL(*type = H5Tenum_create(H5T_NATIVE_UINT8));
+#define STORE_ENUM_INSERT(up, low, val)                                                          \
+    v = (val);                                                                                   \
+    H5_CALL(H5Tenum_insert(*type, #low, &v));
+    LS_STATUS_MAP(STORE_ENUM_INSERT)
+#undef STORE_ENUM_INSERT
+cleanup:
+    if (rc != LS_OK)
+        h5_close(type);
+    return rc;
+}
+
+/* A fixed-length, NUL-padded string type of `size` bytes (at least 1, as HDF5 requires). */
+static int make_fixed_str(size_t size, hid_t *type)
+{
+    int rc = LS_OK;
+    H5_CALL(*type = H5Tcopy(H5T_C_S1));
+    H5_CALL(H5Tset_size(*type, size ? size : 1));
+    H5_CALL(H5Tset_strpad(*type, H5T_STR_NULLPAD));
+cleanup:
+    if (rc != LS_OK)
+        h5_close(type);
+    return rc;
+}
+
+/* ---- attributes ---------------------------------------------------------------------------- */
+
+static int put_int_attr(hid_t loc, const char *name, int32_t value)
+{
+    int rc = LS_OK;
+    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    H5_CALL(space = H5Screate(H5S_SCALAR));
+    H5_CALL(attr = H5Acreate2(loc, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT));
+    H5_CALL(H5Awrite(attr, H5T_NATIVE_INT32, &value));
+cleanup:
+    h5_close(&attr);
+    h5_close(&space);
+    return rc;
+}
+
+/* A scalar variable-length UTF-8 string attribute (h5py reads it as str). */
+static int put_str_attr(hid_t loc, const char *name, const char *value)
+{
+    int rc = LS_OK;
+    hid_t space = H5I_INVALID_HID, type = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    const char *v = value ? value : "";
+    H5_CALL(space = H5Screate(H5S_SCALAR));
+    H5_CALL(type = H5Tcopy(H5T_C_S1));
+    H5_CALL(H5Tset_size(type, H5T_VARIABLE));
+    H5_CALL(H5Tset_cset(type, H5T_CSET_UTF8));
+    H5_CALL(attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
+    H5_CALL(H5Awrite(attr, type, &v));
+cleanup:
+    h5_close(&attr);
+    h5_close(&type);
+    h5_close(&space);
+    return rc;
+}
+
+static int get_int_attr(hid_t loc, const char *name, int32_t *value)
+{
+    int rc = LS_OK;
+    hid_t attr = H5I_INVALID_HID;
+    H5_CHECK(attr = H5Aopen(loc, name, H5P_DEFAULT), LS_ECORRUPT);
+    H5_CHECK(H5Aread(attr, H5T_NATIVE_INT32, value), LS_ECORRUPT);
+cleanup:
+    h5_close(&attr);
+    return rc;
+}
+
+/* Read a scalar string attribute, variable- or fixed-length, into buf[len] (truncated, NUL-ended).
+ * LS_ECORRUPT if it is absent or not a string. */
+static int get_str_attr(hid_t loc, const char *name, char *buf, size_t len)
+{
+    int rc = LS_OK;
+    hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
+    char *vlen = NULL, *fixed = NULL;
+    H5_CHECK(attr = H5Aopen(loc, name, H5P_DEFAULT), LS_ECORRUPT);
+    H5_CHECK(ftype = H5Aget_type(attr), LS_ECORRUPT);
+    STORE_REQUIRE(H5Tget_class(ftype) == H5T_STRING, LS_ECORRUPT, name);
+    H5_CALL(mtype = H5Tcopy(H5T_C_S1));
+    if (H5Tis_variable_str(ftype) > 0) {
+        H5_CALL(H5Tset_size(mtype, H5T_VARIABLE));
+        H5_CALL(H5Tset_cset(mtype, H5Tget_cset(ftype))); /* HDF5 will not convert csets */
+        H5_CHECK(H5Aread(attr, mtype, &vlen), LS_ECORRUPT);
+        snprintf(buf, len, "%s", vlen ? vlen : "");
+    } else {
+        size_t size = H5Tget_size(ftype);
+        fixed = calloc(size + 1, 1);
+        LS_CHECK_ALLOC(fixed);
+        H5_CALL(H5Tset_size(mtype, size + 1));
+        H5_CALL(H5Tset_strpad(mtype, H5T_STR_NULLTERM));
+        H5_CHECK(H5Aread(attr, mtype, fixed), LS_ECORRUPT);
+        snprintf(buf, len, "%s", fixed);
+    }
+cleanup:
+    if (vlen != NULL)
+        H5free_memory(vlen);
+    free(fixed);
+    h5_close(&mtype);
+    h5_close(&ftype);
+    h5_close(&attr);
+    return rc;
+}
+
+/* One attribute per "key=value" line of `versions`; blank lines are skipped. */
+static int put_version_attrs(hid_t file, const char *versions)
+{
+    int rc = LS_OK;
+    char *text = strdup(versions ? versions : "");
+    LS_CHECK_ALLOC(text);
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        STORE_REQUIRE(eq != NULL && eq != line, LS_EINVAL, "versions: a line is not key=value");
+        *eq = '\0';
+        LS_CALL(put_str_attr(file, line, eq + 1));
+    }
+cleanup:
+    free(text);
+    return rc;
+}
+
+static int put_root_attrs(hid_t file, const struct ls_job *job, const char *versions)
+{
+    int rc = LS_OK;
+    LS_CALL(put_int_attr(file, "format", LS_FORMAT_VERSION));
+    LS_CALL(put_str_attr(file, "tool_version", LS_VERSION));
+    LS_CALL(put_str_attr(file, "job_name", job->name));
+    LS_CALL(put_str_attr(file, "job_hash", job->hash_hex));
+    LS_CALL(put_str_attr(file, "job_canonical", job->canonical));
+    LS_CALL(put_version_attrs(file, versions));
+cleanup:
+    return rc;
+}
+
+/* ---- creating ------------------------------------------------------------------------------ */
+
+/* Chunk cache of a dataset the writer keeps open: big enough that a batch of scattered rows
+ * touching many trajectory chunks does not read and write each chunk once per row. */
+static int make_dapl(hid_t *dapl)
+{
+    int rc = LS_OK;
+    H5_CALL(*dapl = H5Pcreate(H5P_DATASET_ACCESS));
+    H5_CALL(H5Pset_chunk_cache(*dapl, CACHE_SLOTS, CACHE_BYTES, 1.0));
+cleanup:
+    return rc;
+}
+
+/* A chunked dataset of rank 1 (dims[0]) or 2 (dims[0] x dims[1]) with fixed size and *fill. */
+static int make_dataset(hid_t loc, const char *name, hid_t type, int rank, const hsize_t *dims,
+                        const void *fill, hid_t *out)
+{
+    int rc = LS_OK;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dapl = H5I_INVALID_HID;
+    hsize_t chunk[2] = {dims[0] < CHUNK_ROWS ? dims[0] : CHUNK_ROWS, 1};
+    if (rank == 2) {
+        hsize_t rows = TRAJ_CHUNK / dims[1];
+        chunk[0] = rows < 1 ? 1 : rows < dims[0] ? rows : dims[0];
+        chunk[1] = dims[1];
+    }
+    H5_CALL(space = H5Screate_simple(rank, dims, NULL));
+    H5_CALL(dcpl = H5Pcreate(H5P_DATASET_CREATE));
+    H5_CALL(H5Pset_chunk(dcpl, rank, chunk));
+    if (fill != NULL)
+        H5_CALL(H5Pset_fill_value(dcpl, type, fill));
+    LS_CALL(make_dapl(&dapl));
+    H5_CALL(*out = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, dapl));
+cleanup:
+    h5_close(&dapl);
+    h5_close(&dcpl);
+    h5_close(&space);
+    return rc;
+}
+
+/* Write rows [start, start + count) of a 1-D dataset from buf (memory type `type`). */
+static int write_block(hid_t dset, hid_t type, hsize_t start, hsize_t count, const void *buf)
+{
+    int rc = LS_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    H5_CALL(fspace = H5Dget_space(dset));
+    H5_CALL(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL));
+    H5_CALL(mspace = H5Screate_simple(1, &count, NULL));
+    H5_CALL(H5Dwrite(dset, type, mspace, fspace, H5P_DEFAULT, buf));
+cleanup:
+    h5_close(&mspace);
+    h5_close(&fspace);
+    return rc;
+}
+
+/* Rows [b0, b0 + nb) of axis `a`'s column, from the block's unravelled indices idx[nb][n_axes]. */
+static void fill_axis_column(const struct ls_grid *g, size_t a, const size_t *idx, size_t nb,
+                             void *col)
+{
+    const struct ls_axis *ax = &g->axes[a];
+    for (size_t i = 0; i < nb; i++) {
+        size_t k = idx[i * g->n_axes + a];
+        if (ax->type == LS_T_STR)
+            strncpy((char *)col + i * LS_STR_MAX, ax->str[k], LS_STR_MAX);
+        else if (ax->type == LS_T_REAL)
+            ((double *)col)[i] = ax->num[k];
+        else /* LS_T_INT and LS_T_BOOL: integers held exactly in num[] */
+            ((int64_t *)col)[i] = (int64_t)ax->num[k];
+    }
+}
+
+/* Create /grid/<axis> datasets (one per axis, with its "swept" attribute) into dset[]. */
+static int make_grid_datasets(hid_t grp, const struct ls_grid *g, hid_t str_type, hid_t *dset)
+{
+    int rc = LS_OK;
+    hsize_t n = g->n_points;
+    for (size_t a = 0; a < g->n_axes; a++) {
+        const struct ls_axis *ax = &g->axes[a];
+        hid_t type = ax->type == LS_T_STR    ? str_type
+                     : ax->type == LS_T_REAL ? H5T_IEEE_F64LE
+                                             : H5T_STD_I64LE;
+        LS_CALL(make_dataset(grp, ax->name, type, 1, &n, NULL, &dset[a]));
+        LS_CALL(put_int_attr(dset[a], "swept", ax->swept ? 1 : 0));
+    }
+cleanup:
+    return rc;
+}
+
+/* Fill every /grid/<axis> column, a chunk of rows at a time so memory stays bounded for 10^7
+ * points; grid_unravel (not arithmetic of our own) decides which value each row has. */
+static int write_grid_values(const struct ls_grid *g, hid_t str_type, const hid_t *dset)
+{
+    int rc = LS_OK;
+    size_t *idx = malloc((size_t)CHUNK_ROWS * g->n_axes * sizeof *idx);
+    void *col = malloc((size_t)CHUNK_ROWS * LS_STR_MAX);
+    LS_CHECK_ALLOC(idx);
+    LS_CHECK_ALLOC(col);
+    for (uint64_t b0 = 0; b0 < g->n_points; b0 += CHUNK_ROWS) {
+        size_t nb = (size_t)(g->n_points - b0 < CHUNK_ROWS ? g->n_points - b0 : CHUNK_ROWS);
+        for (size_t i = 0; i < nb; i++)
+            grid_unravel(g, b0 + i, idx + i * g->n_axes);
+        for (size_t a = 0; a < g->n_axes; a++) {
+            enum ls_type t = g->axes[a].type;
+            hid_t mtype = t == LS_T_STR    ? str_type
+                          : t == LS_T_REAL ? H5T_NATIVE_DOUBLE
+                                           : H5T_NATIVE_INT64;
+            fill_axis_column(g, a, idx, nb, col);
+            LS_CALL(write_block(dset[a], mtype, b0, nb, col));
+        }
+    }
+cleanup:
+    free(idx);
+    free(col);
+    return rc;
+}
+
+static int write_grid(hid_t file, const struct ls_grid *g)
+{
+    int rc = LS_OK;
+    hid_t grp = H5I_INVALID_HID, str_type = H5I_INVALID_HID;
+    hid_t dset[LS_MAX_AXES];
+    for (size_t a = 0; a < LS_MAX_AXES; a++)
+        dset[a] = H5I_INVALID_HID;
+    STORE_REQUIRE(g->n_axes <= LS_MAX_AXES, LS_EINVAL, "too many axes");
+    LS_CALL(make_fixed_str(LS_STR_MAX, &str_type));
+    H5_CALL(grp = H5Gcreate2(file, "grid", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    LS_CALL(make_grid_datasets(grp, g, str_type, dset));
+    LS_CALL(write_grid_values(g, str_type, dset));
+cleanup:
+    for (size_t a = 0; a < LS_MAX_AXES; a++)
+        h5_close(&dset[a]);
+    h5_close(&grp);
+    h5_close(&str_type);
+    return rc;
+}
+
+/* /job: the job file's exact bytes as one fixed-length string. */
+static int write_job_text(hid_t file, const struct ls_job *job)
+{
+    int rc = LS_OK;
+    hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+    size_t len = job->text ? job->text_len : 0;
+    char empty[1] = {0};
+    LS_CALL(make_fixed_str(len, &type));
+    H5_CALL(space = H5Screate(H5S_SCALAR));
+    H5_CALL(dset = H5Dcreate2(file, "job", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5_CALL(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, len ? job->text : empty));
+cleanup:
+    h5_close(&dset);
+    h5_close(&space);
+    h5_close(&type);
+    return rc;
+}
+
+static int write_steps(hid_t grp, const int64_t *steps, size_t T)
+{
+    int rc = LS_OK;
+    hid_t dset = H5I_INVALID_HID;
+    hsize_t t = T;
+    LS_CALL(make_dataset(grp, "step", H5T_STD_I64LE, 1, &t, NULL, &dset));
+    H5_CALL(H5Dwrite(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, steps));
+cleanup:
+    h5_close(&dset);
+    return rc;
+}
+
+/* The row datasets (status, metrics, trajectories, timing), their handles kept in s. */
+static int make_row_datasets(struct ls_store *s, const struct ls_job *job, const int64_t *steps)
+{
+    int rc = LS_OK;
+    hid_t grp = H5I_INVALID_HID;
+    hsize_t n = s->n_points, nt[2] = {s->n_points, s->T};
+    double nan = NAN;
+    int32_t no_rank = -1;
+    uint8_t pending = LS_ST_PENDING;
+    LS_CALL(make_dataset(s->file, "status", s->status_type, 1, &n, &pending, &s->col[COL_STATUS]));
+    H5_CALL(grp = H5Gcreate2(s->file, "metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    for (size_t m = 0; m < s->n_metrics; m++)
+        LS_CALL(make_dataset(grp, job->metrics[m], H5T_IEEE_F64LE, 1, &n, &nan, &s->metric[m]));
+    h5_close(&grp);
+    H5_CALL(grp = H5Gcreate2(s->file, "trajectories", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    LS_CALL(write_steps(grp, steps, s->T));
+    for (size_t m = 0; m < s->n_traj; m++)
+        LS_CALL(make_dataset(grp, job->traj[m], H5T_IEEE_F64LE, 2, nt, &nan, &s->traj[m]));
+    h5_close(&grp);
+    H5_CALL(grp = H5Gcreate2(s->file, "timing", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    LS_CALL(make_dataset(grp, "seconds", H5T_IEEE_F64LE, 1, &n, &nan, &s->col[COL_SECONDS]));
+    LS_CALL(make_dataset(grp, "rank", H5T_STD_I32LE, 1, &n, &no_rank, &s->col[COL_RANK]));
+    LS_CALL(make_dataset(grp, "finished", H5T_IEEE_F64LE, 1, &n, &nan, &s->col[COL_FINISHED]));
+    LS_CALL(make_dataset(grp, "host", s->host_type, 1, &n, NULL, &s->col[COL_HOST]));
+cleanup:
+    h5_close(&grp);
+    return rc;
+}
+
+/* A store with every handle invalid and the job's shape. */
+static int store_alloc(const struct ls_job *job, size_t T, struct ls_store **out)
+{
+    int rc = LS_OK;
+    struct ls_store *s = calloc(1, sizeof *s);
+    LS_CHECK_ALLOC(s);
+    s->file = s->status_type = s->host_type = H5I_INVALID_HID;
+    for (int c = 0; c < N_COLS; c++)
+        s->col[c] = H5I_INVALID_HID;
+    for (size_t m = 0; m < LS_MAX_METRICS; m++)
+        s->metric[m] = s->traj[m] = H5I_INVALID_HID;
+    s->n_metrics = job->n_metrics;
+    s->n_traj = job->n_traj;
+    s->n_points = job->grid.n_points;
+    s->T = T;
+    *out = s;
+    STORE_REQUIRE(T >= 1 && s->n_points >= 1, LS_EINVAL, "a results file needs N >= 1, T >= 1");
+    STORE_REQUIRE(s->n_metrics <= LS_MAX_METRICS && s->n_traj <= LS_MAX_METRICS, LS_EINVAL,
+                  "too many metrics");
+    LS_CALL(make_status_type(&s->status_type));
+    LS_CALL(make_fixed_str(LS_HOST_MAX, &s->host_type));
+cleanup:
+    return rc;
+}
+
+int store_create(const char *path, const struct ls_job *job, const int64_t *steps, size_t T,
+                 const char *versions, struct ls_store **out)
+{
+    int rc = LS_OK;
+    hid_t fapl = H5I_INVALID_HID;
+    struct ls_store *s = NULL;
+    h5_quiet();
+    *out = NULL;
+    LS_CALL(store_alloc(job, T, &s));
+    LS_CALL(make_fapl(&fapl));
+    H5_CALL(s->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+    LS_CALL(put_root_attrs(s->file, job, versions));
+    LS_CALL(write_job_text(s->file, job));
+    LS_CALL(write_grid(s->file, &job->grid));
+    LS_CALL(make_row_datasets(s, job, steps));
+    *out = s;
+    s = NULL;
+cleanup:
+    h5_close(&fapl);
+    store_close(&s);
+    return rc;
+}
+
+/* ---- opening ------------------------------------------------------------------------------- */
+
+/* Open dataset `name` and check that it has rank 1 with d0 rows, or rank 2 with d0 x d1 (d1 > 0).
+ * LS_ECORRUPT if it is missing or unreadable, `shape_code` if its shape differs. */
+static int open_shaped(hid_t file, const char *name, hsize_t d0, hsize_t d1, int shape_code,
+                       hid_t dapl, hid_t *out)
+{
+    int rc = LS_OK;
+    hid_t space = H5I_INVALID_HID;
+    hsize_t dims[2] = {0, 0};
+    int rank = d1 > 0 ? 2 : 1;
+    H5_CHECK(*out = H5Dopen2(file, name, dapl), LS_ECORRUPT);
+    H5_CHECK(space = H5Dget_space(*out), LS_ECORRUPT);
+    STORE_REQUIRE(H5Sget_simple_extent_ndims(space) == rank, LS_ECORRUPT, name);
+    H5_CHECK(H5Sget_simple_extent_dims(space, dims, NULL), LS_ECORRUPT);
+    STORE_REQUIRE(dims[0] == d0 && (rank == 1 || dims[1] == d1), shape_code, name);
+cleanup:
+    h5_close(&space);
+    return rc;
+}
+
+static int check_identity(hid_t file, const struct ls_job *job)
+{
+    int rc = LS_OK;
+    int32_t format = -1;
+    char hash[64];
+    LS_CALL(get_int_attr(file, "format", &format));
+    STORE_REQUIRE(format == LS_FORMAT_VERSION, LS_EMISMATCH, "results file format differs");
+    LS_CALL(get_str_attr(file, "job_hash", hash, sizeof hash));
+    if (strcmp(hash, job->hash_hex) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "results file has job hash %s, this job has %s", hash,
+                 job->hash_hex);
+        ls_report(__FILE__, __LINE__, "check_identity", msg);
+        rc = LS_EMISMATCH;
+    }
+cleanup:
+    return rc;
+}
+
+/* Open and shape-check every row dataset, keeping the handles in s. */
+static int open_row_datasets(struct ls_store *s, const struct ls_job *job)
+{
+    int rc = LS_OK;
+    hid_t dapl = H5I_INVALID_HID, steps = H5I_INVALID_HID, type = H5I_INVALID_HID;
+    char name[LS_NAME_MAX + 32];
+    uint64_t n = s->n_points;
+    LS_CALL(make_dapl(&dapl));
+    LS_CALL(open_shaped(s->file, "/status", n, 0, LS_EMISMATCH, dapl, &s->col[COL_STATUS]));
+    H5_CHECK(type = H5Dget_type(s->col[COL_STATUS]), LS_ECORRUPT);
+    STORE_REQUIRE(H5Tequal(type, s->status_type) > 0, LS_ECORRUPT, "/status is not the enum");
+    LS_CALL(open_shaped(s->file, "/trajectories/step", s->T, 0, LS_EMISMATCH, dapl, &steps));
+    for (int c = COL_SECONDS; c < N_COLS; c++)
+        LS_CALL(open_shaped(s->file, col_path[c], n, 0, LS_ECORRUPT, dapl, &s->col[c]));
+    for (size_t m = 0; m < s->n_metrics; m++) {
+        snprintf(name, sizeof name, "/metrics/%s", job->metrics[m]);
+        LS_CALL(open_shaped(s->file, name, n, 0, LS_ECORRUPT, dapl, &s->metric[m]));
+    }
+    for (size_t m = 0; m < s->n_traj; m++) {
+        snprintf(name, sizeof name, "/trajectories/%s", job->traj[m]);
+        LS_CALL(open_shaped(s->file, name, n, s->T, LS_ECORRUPT, dapl, &s->traj[m]));
+    }
+cleanup:
+    h5_close(&type);
+    h5_close(&steps);
+    h5_close(&dapl);
+    return rc;
+}
+
+/* A file a killed writer left marked "open for write" (or in SWMR-write mode) fails H5Fopen in
+ * HDF5 1.10 at once with "file is already open for write"; that is reported as LS_ECORRUPT so
+ * the caller rebuilds it from the journal. */
+int store_open(const char *path, const struct ls_job *job, size_t T, struct ls_store **out)
+{
+    int rc = LS_OK;
+    hid_t fapl = H5I_INVALID_HID;
+    struct ls_store *s = NULL;
+    struct stat st;
+    h5_quiet();
+    *out = NULL;
+    if (stat(path, &st) != 0 && errno == ENOENT)
+        return LS_ENOTFOUND;
+    LS_CALL(store_alloc(job, T, &s));
+    LS_CALL(make_fapl(&fapl));
+    H5_CHECK(s->file = H5Fopen(path, H5F_ACC_RDWR, fapl), LS_ECORRUPT);
+    LS_CALL(check_identity(s->file, job));
+    LS_CALL(open_row_datasets(s, job));
+    *out = s;
+    s = NULL;
+cleanup:
+    h5_close(&fapl);
+    store_close(&s);
+    return rc;
+}
+
+int store_read_status(struct ls_store *s, uint8_t *status)
+{
+    int rc = LS_OK;
+    H5_CHECK(H5Dread(s->col[COL_STATUS], s->status_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, status),
+             LS_ECORRUPT);
+    for (uint64_t i = 0; i < s->n_points; i++)
+        STORE_REQUIRE(status[i] < LS_ST_COUNT, LS_ECORRUPT, "/status holds an unknown value");
+cleanup:
+    return rc;
+}
+
+int store_start_swmr(struct ls_store *s)
+{
+    int rc = LS_OK;
+    H5_CALL(H5Fstart_swmr_write(s->file));
+cleanup:
+    return rc;
+}
+
+int store_flush(struct ls_store *s)
+{
+    int rc = LS_OK;
+    H5_CALL(H5Fflush(s->file, H5F_SCOPE_LOCAL));
+cleanup:
+    return rc;
+}
+
+void store_close(struct ls_store **sp)
+{
+    if (sp == NULL || *sp == NULL)
+        return;
+    struct ls_store *s = *sp;
+    for (int c = 0; c < N_COLS; c++)
+        h5_close(&s->col[c]);
+    for (size_t m = 0; m < LS_MAX_METRICS; m++) {
+        h5_close(&s->metric[m]);
+        h5_close(&s->traj[m]);
+    }
+    h5_close(&s->status_type);
+    h5_close(&s->host_type);
+    if (s->file >= 0 && H5Fclose(s->file) < 0)
+        h5_report(__FILE__, __LINE__, "H5Fclose(results file)");
+    free(s->refs);
+    free(s->coords);
+    free(s->buf);
+    free(s);
+    *sp = NULL;
+}
+
+/* ---- writing rows -------------------------------------------------------------------------- */
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const struct row_ref *x = a, *y = b;
+    if (x->row != y->row)
+        return x->row < y->row ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int reserve_rows(struct ls_store *s, size_t n)
+{
+    if (n <= s->cap)
+        return LS_OK;
+    struct row_ref *refs = realloc(s->refs, n * sizeof *refs);
+    if (refs != NULL)
+        s->refs = refs;
+    hsize_t *coords = realloc(s->coords, n * sizeof *coords);
+    if (coords != NULL)
+        s->coords = coords;
+    size_t per_row = s->T * sizeof(double) > LS_HOST_MAX ? s->T * sizeof(double) : LS_HOST_MAX;
+    void *buf = realloc(s->buf, n * per_row);
+    if (buf != NULL)
+        s->buf = buf;
+    if (refs == NULL || coords == NULL || buf == NULL)
+        return LS_ENOMEM;
+    s->cap = n;
+    return LS_OK;
+}
+
+/* Check the batch against the file's shape, sort it by row and drop repeated rows (the last in
+ * the batch wins). Returns the number of distinct rows in s->refs / s->coords. */
+static int sort_batch(struct ls_store *s, struct ls_result *const *rs, size_t n, size_t *m)
+{
+    int rc = LS_OK;
+    for (size_t i = 0; i < n; i++) {
+        const struct ls_result *r = rs[i];
+        STORE_REQUIRE(r->index < s->n_points && r->n_metrics == s->n_metrics &&
+                          r->n_traj == s->n_traj && r->n_steps == s->T,
+                      LS_EINVAL, "result does not fit the results file");
+        s->refs[i] = (struct row_ref){r->index, i};
+    }
+    qsort(s->refs, n, sizeof *s->refs, cmp_ref);
+    *m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (*m > 0 && s->refs[*m - 1].row == s->refs[i].row)
+            (*m)--;
+        s->refs[(*m)++] = s->refs[i];
+    }
+    for (size_t i = 0; i < *m; i++)
+        s->coords[i] = s->refs[i].row;
+cleanup:
+    return rc;
+}
+
+/* The file selections of the batch's rows: sel1 over an (N) dataset, sel2 over (N, T), as one
+ * hyperslab block per run of consecutive rows (sorted rows keep HDF5's span merging linear). */
+static int select_rows(const struct ls_store *s, size_t m, hid_t sel1, hid_t sel2)
+{
+    int rc = LS_OK;
+    H5_CALL(H5Sselect_none(sel1));
+    H5_CALL(H5Sselect_none(sel2));
+    for (size_t i = 0; i < m;) {
+        size_t j = i + 1;
+        while (j < m && s->coords[j] == s->coords[j - 1] + 1)
+            j++;
+        hsize_t start[2] = {s->coords[i], 0}, count[2] = {j - i, s->T};
+        H5_CALL(H5Sselect_hyperslab(sel1, H5S_SELECT_OR, start, NULL, count, NULL));
+        H5_CALL(H5Sselect_hyperslab(sel2, H5S_SELECT_OR, start, NULL, count, NULL));
+        i = j;
+    }
+cleanup:
+    return rc;
+}
+
+/* Which field of a result a column write takes. */
+enum field { F_STATUS, F_SECONDS, F_RANK, F_FINISHED, F_HOST, F_METRIC, F_TRAJ };
+
+/* Gather field `f` (metric or trajectory number k) of the sorted batch into s->buf. */
+static void gather(struct ls_store *s, struct ls_result *const *rs, size_t m, enum field f,
+                   size_t k)
+{
+    for (size_t i = 0; i < m; i++) {
+        const struct ls_result *r = rs[s->refs[i].pos];
+        switch (f) {
+        case F_STATUS: ((uint8_t *)s->buf)[i] = (uint8_t)r->status; break;
+        case F_SECONDS: ((double *)s->buf)[i] = r->seconds; break;
+        case F_RANK: ((int32_t *)s->buf)[i] = r->rank; break;
+        case F_FINISHED: ((double *)s->buf)[i] = r->finished; break;
+        case F_HOST: strncpy((char *)s->buf + i * LS_HOST_MAX, r->host, LS_HOST_MAX); break;
+        case F_METRIC: ((double *)s->buf)[i] = r->metrics[k]; break;
+        case F_TRAJ:
+            memcpy((double *)s->buf + i * s->T, r->traj + k * s->T, s->T * sizeof(double));
+            break;
+        }
+    }
+}
+
+/* One H5Dwrite per dataset, each of the whole batch. */
+static int write_columns(struct ls_store *s, struct ls_result *const *rs, size_t m, hid_t sel1,
+                         hid_t sel2)
+{
+    int rc = LS_OK;
+    hid_t mem1 = H5I_INVALID_HID, mem2 = H5I_INVALID_HID;
+    hsize_t dims[2] = {m, s->T};
+    static const enum field col_field[N_COLS] = {F_STATUS, F_SECONDS, F_RANK, F_FINISHED, F_HOST};
+    const hid_t col_type[N_COLS] = {s->status_type, H5T_NATIVE_DOUBLE, H5T_NATIVE_INT32,
+                                    H5T_NATIVE_DOUBLE, s->host_type};
+    H5_CALL(mem1 = H5Screate_simple(1, dims, NULL));
+    H5_CALL(mem2 = H5Screate_simple(2, dims, NULL));
+    for (int c = 0; c < N_COLS; c++) {
+        gather(s, rs, m, col_field[c], 0);
+        H5_CALL(H5Dwrite(s->col[c], col_type[c], mem1, sel1, H5P_DEFAULT, s->buf));
+    }
+    for (size_t k = 0; k < s->n_metrics; k++) {
+        gather(s, rs, m, F_METRIC, k);
+        H5_CALL(H5Dwrite(s->metric[k], H5T_NATIVE_DOUBLE, mem1, sel1, H5P_DEFAULT, s->buf));
+    }
+    for (size_t k = 0; k < s->n_traj; k++) {
+        gather(s, rs, m, F_TRAJ, k);
+        H5_CALL(H5Dwrite(s->traj[k], H5T_NATIVE_DOUBLE, mem2, sel2, H5P_DEFAULT, s->buf));
+    }
+cleanup:
+    h5_close(&mem2);
+    h5_close(&mem1);
+    return rc;
+}
+
+int store_write(struct ls_store *s, struct ls_result *const *rs, size_t n)
+{
+    int rc = LS_OK;
+    hid_t sel1 = H5I_INVALID_HID, sel2 = H5I_INVALID_HID;
+    hsize_t dims[2] = {s->n_points, s->T};
+    size_t m = 0;
+    if (n == 0)
+        return LS_OK;
+    LS_CALL(reserve_rows(s, n));
+    LS_CALL(sort_batch(s, rs, n, &m));
+    H5_CALL(sel1 = H5Screate_simple(1, dims, NULL));
+    H5_CALL(sel2 = H5Screate_simple(2, dims, NULL));
+    LS_CALL(select_rows(s, m, sel1, sel2));
+    LS_CALL(write_columns(s, rs, m, sel1, sel2));
+cleanup:
+    h5_close(&sel2);
+    h5_close(&sel1);
+    return rc;
+}
+
+/* ---- reading, for status and report -------------------------------------------------------- */
+
+/* Open for reading while a sweep may be writing: SWMR-read first, plain read-only otherwise
+ * (a file that was never in SWMR mode, or an older format). */
+static int open_reader(const char *path, hid_t *file)
+{
+    int rc = LS_OK;
+    hid_t fapl = H5I_INVALID_HID;
+    struct stat st;
+    h5_quiet();
+    if (stat(path, &st) != 0 && errno == ENOENT)
+        return LS_ENOTFOUND;
+    H5_CALL(fapl = H5Pcreate(H5P_FILE_ACCESS));
+    H5_CALL(H5Pset_file_locking(fapl, 1, 1));
+    *file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    if (*file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        H5_CHECK(*file = H5Fopen(path, H5F_ACC_RDONLY, fapl), LS_ECORRUPT);
+    }
+cleanup:
+    h5_close(&fapl);
+    return rc;
+}
+
+/* Read rows [start, start + count) of a 1-D dataset as memory type `type`. */
+static int read_block(hid_t dset, hid_t type, hsize_t start, hsize_t count, void *buf)
+{
+    int rc = LS_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    H5_CHECK(fspace = H5Dget_space(dset), LS_ECORRUPT);
+    H5_CHECK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL), LS_ECORRUPT);
+    H5_CALL(mspace = H5Screate_simple(1, &count, NULL));
+    H5_CHECK(H5Dread(dset, type, mspace, fspace, H5P_DEFAULT, buf), LS_ECORRUPT);
+cleanup:
+    h5_close(&mspace);
+    h5_close(&fspace);
+    return rc;
+}
+
+/* Accumulates the summary over blocks of rows; `window` > 0 selects the second pass, which
+ * counts finished rows at or after it. */
+struct tally {
+    struct ls_store_summary *sum;
+    double window;
+    uint64_t recent;
+};
+
+static void tally_block(struct tally *t, const uint8_t *st, const double *fin, size_t nb)
+{
+    struct ls_store_summary *sum = t->sum;
+    for (size_t i = 0; i < nb; i++) {
+        int finished = st[i] != LS_ST_PENDING && st[i] < LS_ST_COUNT && isfinite(fin[i]);
+        if (t->window > 0) {
+            t->recent += finished && fin[i] >= t->window;
+            continue;
+        }
+        if (st[i] < LS_ST_COUNT)
+            sum->count[st[i]]++;
+        if (!finished)
+            continue;
+        if (sum->first_finished == 0 || fin[i] < sum->first_finished)
+            sum->first_finished = fin[i];
+        if (fin[i] > sum->last_finished)
+            sum->last_finished = fin[i];
+    }
+}
+
+/* One pass over /status and /timing/finished, READ_BLOCK rows at a time. */
+static int tally_pass(hid_t status, hid_t finished, hid_t status_type, uint64_t n,
+                      struct tally *t)
+{
+    int rc = LS_OK;
+    uint8_t *st = malloc(READ_BLOCK);
+    double *fin = malloc(READ_BLOCK * sizeof *fin);
+    LS_CHECK_ALLOC(st);
+    LS_CHECK_ALLOC(fin);
+    for (uint64_t b0 = 0; b0 < n; b0 += READ_BLOCK) {
+        size_t nb = (size_t)(n - b0 < READ_BLOCK ? n - b0 : READ_BLOCK);
+        LS_CALL(read_block(status, status_type, b0, nb, st));
+        LS_CALL(read_block(finished, H5T_NATIVE_DOUBLE, b0, nb, fin));
+        tally_block(t, st, fin, nb);
+    }
+cleanup:
+    free(st);
+    free(fin);
+    return rc;
+}
+
+/* Counts and finish times; recent_rate is the finished rows of the last 60 s before the latest
+ * finish, over the time they span (every finished status counts: it is progress for an ETA). */
+static int summarize(hid_t file, struct ls_store_summary *sum)
+{
+    int rc = LS_OK;
+    hid_t status = H5I_INVALID_HID, finished = H5I_INVALID_HID, type = H5I_INVALID_HID;
+    hid_t space = H5I_INVALID_HID;
+    hsize_t n = 0;
+    struct tally t = {sum, 0, 0};
+    H5_CHECK(status = H5Dopen2(file, "/status", H5P_DEFAULT), LS_ECORRUPT);
+    H5_CHECK(space = H5Dget_space(status), LS_ECORRUPT);
+    STORE_REQUIRE(H5Sget_simple_extent_ndims(space) == 1, LS_ECORRUPT, "/status");
+    H5_CHECK(H5Sget_simple_extent_dims(space, &n, NULL), LS_ECORRUPT);
+    LS_CALL(open_shaped(file, "/timing/finished", n, 0, LS_ECORRUPT, H5P_DEFAULT, &finished));
+    LS_CALL(make_status_type(&type));
+    sum->n_points = n;
+    LS_CALL(tally_pass(status, finished, type, n, &t));
+    if (sum->last_finished > sum->first_finished) {
+        t.window = fmax(sum->last_finished - 60.0, sum->first_finished);
+        LS_CALL(tally_pass(status, finished, type, n, &t));
+        sum->recent_rate = (double)t.recent / (sum->last_finished - t.window);
+    }
+cleanup:
+    h5_close(&space);
+    h5_close(&type);
+    h5_close(&finished);
+    h5_close(&status);
+    return rc;
+}
+
+int store_summary(const char *path, struct ls_store_summary *sum)
+{
+    int rc = LS_OK;
+    hid_t file = H5I_INVALID_HID;
+    memset(sum, 0, sizeof *sum);
+    LS_CALL(open_reader(path, &file));
+    LS_CALL(get_str_attr(file, "job_name", sum->job_name, sizeof sum->job_name));
+    LS_CALL(get_str_attr(file, "job_hash", sum->job_hash, sizeof sum->job_hash));
+    LS_CALL(summarize(file, sum));
+cleanup:
+    h5_close(&file);
+    return rc;
+}
+
+/* Whether every link along an absolute or relative path exists (H5Lexists alone fails, rather
+ * than answering no, when an intermediate group is missing). */
+static int path_exists(hid_t file, const char *path)
+{
+    char buf[1024];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return 0;
+    for (char *p = buf + (buf[0] == '/');; p++) {
+        char *slash = strchr(p, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        if (H5Lexists(file, buf, H5P_DEFAULT) <= 0)
+            return 0;
+        if (slash == NULL)
+            return 1;
+        *slash = '/';
+        p = slash;
+    }
+}
+
+/* A dataset of rank 2 (a trajectory) comes back flattened row-major, n = N * T. */
+int store_read_column(const char *path, const char *dataset, double **data, size_t *n)
+{
+    int rc = LS_OK;
+    hid_t file = H5I_INVALID_HID, dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hid_t type = H5I_INVALID_HID;
+    hssize_t npoints = 0;
+    hsize_t dims = 0;
+    *data = NULL;
+    *n = 0;
+    LS_CALL(open_reader(path, &file));
+    if (!path_exists(file, dataset)) {
+        H5Eclear2(H5E_DEFAULT);
+        rc = LS_ENOTFOUND;
+        goto cleanup;
+    }
+    H5_CHECK(dset = H5Dopen2(file, dataset, H5P_DEFAULT), LS_ECORRUPT);
+    H5_CHECK(space = H5Dget_space(dset), LS_ECORRUPT);
+    H5_CHECK(type = H5Dget_type(dset), LS_ECORRUPT);
+    H5T_class_t cls = H5Tget_class(type);
+    STORE_REQUIRE(cls == H5T_INTEGER || cls == H5T_FLOAT || cls == H5T_ENUM, LS_EINVAL, dataset);
+    H5_CHECK(npoints = H5Sget_simple_extent_npoints(space), LS_ECORRUPT);
+    dims = (hsize_t)npoints;
+    *data = malloc((dims ? dims : 1) * sizeof **data);
+    LS_CHECK_ALLOC(*data);
+    /* HDF5 converts integers and enums (by their integer values) to double itself. */
+    H5_CHECK(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data), LS_ECORRUPT);
+    *n = dims;
+cleanup:
+    if (rc != LS_OK) {
+        free(*data);
+        *data = NULL;
+    }
+    h5_close(&type);
+    h5_close(&space);
+    h5_close(&dset);
+    h5_close(&file);
+    return rc;
+}

@@ -1,0 +1,251 @@
+/* train.c — the training loop of one grid point: full-batch gradient descent, the logging
+ * schedule shared by every point, and the stop rules (done, diverged, timeout).
+ *
+ * Divergence and timeouts are results recorded in the status, never errors. The loop allocates
+ * nothing: the model owns its arenas and the result record is sized by the caller. Knows nothing
+ * of MPI or HDF5; a poll callback lets the caller abandon a run on a signal. */
+#include "lazysweep/train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lazysweep/error.h"
+
+#define POLL_SECONDS 0.1    /* how often poll() is called */
+#define CHECK_MIN 0.001     /* clock checks closer than this (s) are spread out ... */
+#define CHECK_MAX 0.01      /* ... and further apart than this are brought closer */
+#define CHECK_EVERY_MAX 1024 /* steps between clock checks, at most */
+#define SCHEDULE_T_MAX (1 << 30)
+
+static double clock_seconds(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- the logging schedule ---- */
+
+/* round(i·M/T1) with ties up, in exact integer arithmetic (i ≤ T1 ≤ 2^30). */
+static int64_t linear_value(int64_t i, int64_t M, int64_t T1)
+{
+    int64_t q = M / T1, rem = M % T1;
+    return i * q + (2 * i * rem + T1) / (2 * T1);
+}
+
+/* round(M^((i−1)/(T1−1))) for i = 1..T1: geometric from 1 to M over T1 values. */
+static int64_t log_value(int64_t i, int64_t M, int64_t T1)
+{
+    if (i == T1 || T1 == 1)
+        return M; /* exactly, whatever pow/exp round to */
+    return llround(exp(log((double)M) * (double)(i - 1) / (double)(T1 - 1)));
+}
+
+/* Step i is the rounded value, pushed up to one past step i−1 (rounding collapses the small
+ * geometric values onto the same integers) and pulled down to M − (T−1−i), the largest value
+ * that still leaves room for the steps after it. Both bounds rise by exactly one per step and
+ * the lower never exceeds the upper (step i−1 ≤ M − (T−i) by induction), so the result is
+ * strictly increasing with steps[0] = 0 and steps[T−1] = M, which needs T ≤ M + 1. (The upper
+ * bound is a guarantee against floating-point rounding only: the geometric values lie under the
+ * chord from (1, 1) to (T−1, M), which keeps the pushed-up steps below it.) */
+static void schedule_fill(int64_t *steps, int64_t T, int64_t M, int is_log)
+{
+    steps[0] = T == 1 ? M : 0;
+    for (int64_t i = 1; i < T; i++) {
+        int64_t v = is_log ? log_value(i, M, T - 1) : linear_value(i, M, T - 1);
+        int64_t lo = steps[i - 1] + 1, hi = M - (T - 1 - i);
+        steps[i] = v < lo ? lo : v > hi ? hi : v;
+    }
+}
+
+int train_schedule(int64_t max_steps, int64_t points, const char *spacing, int64_t **steps,
+                   size_t *T)
+{
+    *steps = NULL;
+    *T = 0;
+    int is_log = strcmp(spacing, "log") == 0;
+    if (!is_log && strcmp(spacing, "linear") != 0)
+        return LS_EINVAL;
+    if (max_steps < 0 || points < 1)
+        return LS_EINVAL;
+    int64_t n = points <= max_steps ? points : max_steps + 1; /* never overflows */
+    if (n > SCHEDULE_T_MAX)
+        return LS_ERANGE;
+    *steps = malloc((size_t)n * sizeof **steps);
+    if (!*steps)
+        return LS_ENOMEM;
+    schedule_fill(*steps, n, max_steps, is_log);
+    *T = (size_t)n;
+    return LS_OK;
+}
+
+/* ---- metrics ---- */
+
+/* train_loss and steps belong to the loop; every other metric is the family's. */
+static double metric_value(struct ls_model *m, const struct ls_data *d, const char *name,
+                           double L, int64_t s)
+{
+    double v = NAN;
+    if (strcmp(name, "train_loss") == 0)
+        return L;
+    if (strcmp(name, "steps") == 0)
+        return (double)s;
+    if (m->ops->eval(m, d, name, &v) != LS_OK)
+        return NAN;
+    return v;
+}
+
+/* Trajectory column `col` of every trajectory metric (res->traj is [n_traj][n_steps]). */
+static void log_column(const struct ls_job *job, struct ls_model *m, const struct ls_data *d,
+                       struct ls_result *res, size_t col, double L, int64_t s)
+{
+    for (size_t i = 0; i < job->n_traj; i++)
+        res->traj[i * res->n_steps + col] = metric_value(m, d, job->traj[i], L, s);
+}
+
+/* Final metrics, and the final state into the last trajectory column as train.h promises. */
+static void log_final(const struct ls_job *job, struct ls_model *m, const struct ls_data *d,
+                      struct ls_result *res, double L, int64_t s)
+{
+    for (size_t i = 0; i < job->n_metrics; i++)
+        res->metrics[i] = metric_value(m, d, job->metrics[i], L, s);
+    if (res->n_steps > 0)
+        log_column(job, m, d, res, res->n_steps - 1, L, s);
+}
+
+/* ---- the clock: timeouts and polls without a system call on every cheap step ---- */
+
+struct ticker {
+    double start, last_check, last_poll; /* monotonic s */
+    unsigned every, count;               /* steps between clock checks, steps since the last */
+};
+
+enum { TICK_GO, TICK_TIMEOUT, TICK_INTR };
+
+/* The check interval adapts so the clock is read every 1–10 ms whatever a step costs: a model
+ * whose step takes a second is still polled about every step, a tiny one is not slowed down. */
+static int ticker_step(struct ticker *tk, double max_seconds, ls_poll_fn poll, void *arg)
+{
+    if (++tk->count < tk->every)
+        return TICK_GO;
+    tk->count = 0;
+    double now = clock_seconds(CLOCK_MONOTONIC);
+    if (now - tk->last_check < CHECK_MIN && tk->every < CHECK_EVERY_MAX)
+        tk->every *= 2;
+    else if (now - tk->last_check > CHECK_MAX && tk->every > 1)
+        tk->every /= 2;
+    tk->last_check = now;
+    if (max_seconds > 0 && now - tk->start > max_seconds)
+        return TICK_TIMEOUT;
+    if (poll && now - tk->last_poll >= POLL_SECONDS) {
+        tk->last_poll = now;
+        if (poll(arg))
+            return TICK_INTR;
+    }
+    return TICK_GO;
+}
+
+/* ---- the loop ---- */
+
+static int run_valid(const struct ls_job *job, const struct ls_model *m, size_t T,
+                     const struct ls_result *res)
+{
+    if (strcmp(job->train.optimizer, "gd") != 0 || !m || !m->ops || T == 0)
+        return LS_EINVAL;
+    if (res->n_metrics != job->n_metrics || res->n_traj != job->n_traj || res->n_steps != T)
+        return LS_EINVAL;
+    return LS_OK;
+}
+
+/* Each step: loss and gradient; divergence check; log if scheduled; stop checks; then the
+ * update. So the state logged at step s, and the final state, are those before update s. */
+int train_run(const struct ls_job *job, struct ls_model *m, const struct ls_data *d,
+              const int64_t *steps, size_t T, struct ls_result *res, ls_poll_fn poll, void *arg)
+{
+    int rc = run_valid(job, m, T, res);
+    if (rc != LS_OK)
+        return rc;
+    double lr = cfg_scaled(job, &job->train.lr);
+    double t0 = clock_seconds(CLOCK_MONOTONIC);
+    struct ticker tk = {.start = t0, .last_check = t0, .last_poll = t0, .every = 16};
+    double L = NAN, L0 = NAN;
+    int64_t s = 0;
+    size_t t = 0;
+    for (;; s++) {
+        L = m->ops->loss(m, d, 1);
+        if (s == 0)
+            L0 = L;
+        if (!isfinite(L) || L > LS_DIVERGE_FACTOR * L0) {
+            res->status = LS_ST_DIVERGED;
+            break;
+        }
+        while (t < T && steps[t] < s)
+            t++;
+        if (t < T && steps[t] == s)
+            log_column(job, m, d, res, t++, L, s);
+        if (L <= job->train.stop_loss || s >= job->train.max_steps) {
+            res->status = LS_ST_DONE;
+            break;
+        }
+        int tick = ticker_step(&tk, job->train.max_seconds, poll, arg);
+        if (tick == TICK_INTR)
+            return LS_EINTR;
+        if (tick == TICK_TIMEOUT) {
+            res->status = LS_ST_TIMEOUT;
+            break;
+        }
+        for (size_t i = 0; i < m->n_params; i++)
+            m->params[i] -= lr * m->grad[i];
+    }
+    log_final(job, m, d, res, L, s);
+    return LS_OK;
+}
+
+/* Validation again on the worker, so a point that cfg let through but cannot be built is a
+ * `failed` row with a reason on stderr rather than a crash. */
+static int build_point(const struct ls_job *pj, struct ls_data **data, struct ls_model **m)
+{
+    char msg[LS_ERR_MAX] = "";
+    const char *key = "";
+    const struct ls_model_ops *ops = model_find(pj->model.family);
+    int rc = ops ? data_check(pj, msg, sizeof msg) : LS_EINVAL;
+    if (!ops)
+        snprintf(msg, sizeof msg, "unknown model.family '%s'", pj->model.family);
+    if (rc == LS_OK)
+        rc = ops->check(pj, &key, msg, sizeof msg);
+    if (rc == LS_OK)
+        rc = data_create(pj, data);
+    if (rc == LS_OK)
+        rc = ops->create(pj, *data, m);
+    if (rc != LS_OK)
+        fprintf(stderr, "lazysweep: cannot build point: %s%s%s (%s)\n", key, *key ? ": " : "",
+                msg[0] ? msg : "model or data", ls_strerror(rc));
+    return rc;
+}
+
+int train_point(const struct ls_job *base, uint64_t index, const int64_t *steps, size_t T,
+                struct ls_result *res, ls_poll_fn poll, void *arg)
+{
+    int rc = LS_OK;
+    struct ls_job pj;
+    struct ls_data *data = NULL;
+    struct ls_model *m = NULL;
+    double t0 = clock_seconds(CLOCK_MONOTONIC);
+    LS_CALL(cfg_point(base, index, &pj));
+    res->index = index;
+    LS_CALL(grid_point_key(&base->grid, index, res->key, sizeof res->key));
+    if (build_point(&pj, &data, &m) != LS_OK)
+        res->status = LS_ST_FAILED;
+    else
+        rc = train_run(&pj, m, data, steps, T, res, poll, arg);
+    if (m)
+        m->ops->destroy(&m);
+    data_destroy(&data);
+    res->seconds = clock_seconds(CLOCK_MONOTONIC) - t0;
+    res->finished = clock_seconds(CLOCK_REALTIME);
+cleanup:
+    return rc;
+}

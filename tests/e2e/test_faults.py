@@ -1,0 +1,123 @@
+"""kill -9 of the coordinator at random instants, stale locks, bad job files at the CLI."""
+import os
+import random
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import (ROOT, assert_same_bytes, datasets, journal_records, lazysweep, run, start,
+                      write_job)
+
+JOB = """\
+name: killme
+seed: 11
+model: {family: diagonal, depth: 2, init_scale: 0.1}
+data: {kind: sparse_regression, n_train: 40, dim: 150, support: 3, noise_std: 0.05}
+train: {optimizer: gd, lr: 0.002, max_steps: 4000, log: {points: 12}}
+grid:
+  init_scale: {logspace: [-2, 0, 4]}
+  depth: [2, 3]
+  seed: {range: [0, 6]}
+"""
+
+
+def coordinator_pid(out):
+    """The lock file names the coordinator's pid."""
+    try:
+        m = re.search(r"pid (\d+)", Path(str(out) + ".lock").read_text())
+    except FileNotFoundError:
+        return None
+    return int(m.group(1)) if m else None
+
+
+def test_kill9_coordinator_loses_nothing(tmp_path):
+    job = write_job(tmp_path, JOB)
+    ref = tmp_path / "ref.h5"
+    assert run(job, ref, 3).returncode == 0
+    out = tmp_path / "o.h5"
+    rng = random.Random(1234)
+    kills, finished_before = 0, {}
+    while kills < 12:
+        ranks = 3 if kills % 2 == 0 else 1
+        p = start(job, out, ranks)
+        time.sleep(rng.uniform(0.3, 2.0))
+        pid = coordinator_pid(out)
+        if p.poll() is not None or pid is None:
+            p.communicate()
+            if p.returncode == 0:
+                break  # finished before we could kill it: the loop ends with a complete file
+            continue
+        os.kill(pid, signal.SIGKILL)
+        try:
+            p.communicate(timeout=30)
+        except Exception:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+        kills += 1
+        recs = journal_records(str(out) + ".journal")
+        # Nothing finished is ever lost or changed by a later kill.
+        now = {k: payload for k, _, payload in recs}
+        for k, payload in finished_before.items():
+            assert now.get(k) == payload, f"point {k} lost or changed"
+        finished_before = now
+    r = run(job, out, 3)
+    assert r.returncode == 0, r.stderr
+    recs = journal_records(str(out) + ".journal")
+    keys = [k for k, _, _ in recs]
+    assert len(keys) == len(set(keys)) == 48, "every point exactly once"
+    assert kills >= 10
+    assert_same_bytes(datasets(ref), datasets(out))
+
+
+def test_stale_lock_is_taken_over(tmp_path):
+    job = write_job(tmp_path, JOB.replace("max_steps: 4000", "max_steps: 50"))
+    out = tmp_path / "o.h5"
+    Path(str(out) + ".lock").write_text("pid 999999 on nowhere\n")
+    r = run(job, out)
+    assert r.returncode == 0, r.stderr
+    assert "taking over" in r.stderr
+
+
+def test_damaged_file_is_rebuilt_from_journal(tmp_path):
+    job = write_job(tmp_path, JOB.replace("max_steps: 4000", "max_steps: 50"))
+    out = tmp_path / "o.h5"
+    assert run(job, out).returncode == 0
+    good = datasets(out)
+    data = bytearray(out.read_bytes())
+    out.write_bytes(data[: len(data) // 2])
+    r = run(job, out)
+    assert r.returncode == 0, r.stderr
+    assert "rebuild" in r.stderr
+    assert_same_bytes(good, datasets(out))
+
+
+BAD = sorted((ROOT / "tests" / "bad_jobs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("bad", BAD, ids=[b.name for b in BAD])
+def test_bad_job_file_exits_2_and_writes_nothing(tmp_path, bad):
+    expect = bad.read_text(errors="replace").splitlines()[0]
+    m = re.match(r"# expect: (\d+):(\d+): (.*)", expect)
+    assert m, f"{bad.name}: first line must be '# expect: LINE:COL: message'"
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    for cmd in (("run", bad, "-o", out_dir / "o.h5"), ("plan", bad)):
+        r = lazysweep(*cmd)
+        assert r.returncode == 2, (cmd, r.stderr)
+        assert f"{bad}:{m.group(1)}:{m.group(2)}: " in r.stderr, r.stderr
+        assert m.group(3) in r.stderr, r.stderr
+    assert list(out_dir.iterdir()) == []
+
+
+def test_unwritable_or_foreign_output(tmp_path):
+    job = write_job(tmp_path, JOB.replace("max_steps: 4000", "max_steps: 50"))
+    r = lazysweep("run", job, "-o", tmp_path / "missing" / "o.h5")
+    assert r.returncode == 2 and "missing" in r.stderr
+    foreign = tmp_path / "foreign.h5"
+    foreign.write_bytes(b"not mine")
+    r = lazysweep("run", job, "-o", foreign)
+    assert r.returncode == 2 and "refusing to overwrite" in r.stderr
+    assert foreign.read_bytes() == b"not mine"

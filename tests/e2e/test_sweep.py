@@ -1,0 +1,194 @@
+"""The sweep engine end to end: real ranks, real files, read back with h5py."""
+import collections
+import signal
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import (JOBS, assert_same_bytes, datasets, journal_records, lazysweep, run, start,
+                      write_job)
+
+SMALL = """\
+name: small
+seed: 3
+model: {{family: diagonal, depth: 2, init_scale: 1.0}}
+data: {{kind: sparse_regression, n_train: 20, dim: 60, support: 3, noise_std: 0.05}}
+train: {{optimizer: gd, lr: 0.002, max_steps: {steps}, log: {{points: 16}}}}
+metrics: [train_loss, population_error, l1_norm, l2_norm, steps]
+grid:
+  init_scale: {alphas}
+  depth: [2, 3]
+  seed: {{range: [0, {seeds}]}}
+"""
+
+
+def small_job(tmp_path, steps=2000, alphas="[0.01, 0.1, 1.0]", seeds=3, name="job.yaml"):
+    return write_job(tmp_path, SMALL.format(steps=steps, alphas=alphas, seeds=seeds), name)
+
+
+def test_quickstart_identical_at_1_2_4_ranks(tmp_path):
+    results = {}
+    for ranks in (1, 2, 4):
+        out = tmp_path / f"q{ranks}.h5"
+        r = run(JOBS / "quickstart.yaml", out, ranks)
+        assert r.returncode == 0, r.stderr
+        results[ranks] = datasets(out)
+    assert (results[1]["status"] == 1).all()
+    assert_same_bytes(results[1], results[2])
+    assert_same_bytes(results[1], results[4])
+
+
+def test_quickstart_shows_the_effect_of_alpha(tmp_path):
+    out = tmp_path / "q.h5"
+    assert run(JOBS / "quickstart.yaml", out, 3).returncode == 0
+    with h5py.File(out, "r") as f:
+        alpha = f["grid/init_scale"][:]
+        depth = f["grid/depth"][:]
+        pop = f["metrics/population_error"][:]
+    for d in (2, 3):
+        small = pop[(alpha == alpha.min()) & (depth == d)].mean()
+        large = pop[(alpha == alpha.max()) & (depth == d)].mean()
+        print(f"depth {d}: population error {small:.4f} at α={alpha.min()}, {large:.4f} at α={alpha.max()}")
+        assert small < large / 3
+
+
+def test_file_layout(tmp_path):
+    job = small_job(tmp_path)
+    out = tmp_path / "o.h5"
+    assert run(job, out).returncode == 0
+    with h5py.File(out, "r") as f:
+        n = 3 * 2 * 3
+        assert f["job"][()] == job.read_bytes()
+        for a in ("init_scale", "width", "depth", "seed", "sparsity"):
+            assert f["grid"][a].shape == (n,)
+        assert f["grid/depth"].dtype == np.int64
+        assert h5py.check_enum_dtype(f["status"].dtype) == {
+            "pending": 0, "done": 1, "diverged": 2, "timeout": 3, "failed": 4}
+        steps = f["trajectories/step"][:]
+        assert steps[0] == 0 and steps[-1] == 2000 and (np.diff(steps) > 0).all()
+        assert f["trajectories/train_loss"].shape == (n, len(steps))
+        for k in ("format", "tool_version", "job_name", "job_hash", "openblas_version",
+                  "hdf5_version", "mpi_version"):
+            assert k in f.attrs, k
+        assert f["timing/seconds"].shape == (n,) and (f["timing/rank"][:] == 0).all()
+        # Every α sees the same data for one seed: the trajectories differ but the row order is
+        # the row-major product of the axes, last axis fastest.
+        assert list(f["grid/seed"][:6]) == [0, 1, 2, 0, 1, 2]
+        # The last column of a trajectory is the final state.
+        np.testing.assert_array_equal(f["trajectories/train_loss"][:, -1],
+                                      f["metrics/train_loss"][:])
+
+
+def test_sigterm_exits_3_and_rerun_completes(tmp_path):
+    job = small_job(tmp_path, steps=20000, seeds=4)
+    ref = tmp_path / "ref.h5"
+    assert run(job, ref, 3).returncode == 0
+    out = tmp_path / "o.h5"
+    p = start(job, out, 3)
+    time.sleep(1.5)
+    p.send_signal(signal.SIGTERM)
+    t0 = time.time()
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 3, err
+    assert time.time() - t0 < 10
+    st = lazysweep("status", out)
+    assert "pending" in st.stdout and "stopped" in st.stdout, st.stdout
+    r = run(job, out, 3)
+    assert r.returncode == 0, r.stderr
+    assert "resuming" in r.stderr
+    assert_same_bytes(datasets(ref), datasets(out))
+
+
+def test_changed_job_is_refused(tmp_path):
+    job = small_job(tmp_path)
+    out = tmp_path / "o.h5"
+    assert run(job, out).returncode == 0
+    before = out.read_bytes()
+    job.write_text(job.read_text().replace("lr: 0.002", "lr: 0.001"))
+    r = run(job, out)
+    assert r.returncode == 2
+    assert "train.lr" in r.stderr
+    assert out.read_bytes() == before
+
+
+def test_extended_grid_keeps_finished_points(tmp_path):
+    job = small_job(tmp_path, alphas="[0.01, 1.0]")
+    out = tmp_path / "o.h5"
+    assert run(job, out).returncode == 0
+    old = datasets(out)
+    with h5py.File(out, "r") as f:
+        old_alpha = f["grid/init_scale"][:]
+    n_old = len(journal_records(str(out) + ".journal"))
+    small_job(tmp_path, alphas="[0.01, 0.1, 1.0]")
+    r = run(job, out)
+    assert r.returncode == 0, r.stderr
+    recs = journal_records(str(out) + ".journal")
+    assert len(recs) == 18 and n_old == 12, "only the new points may run"
+    with h5py.File(out, "r") as f:
+        alpha = f["grid/init_scale"][:]
+        for a in (0.01, 1.0):
+            for name in ("metrics/population_error", "trajectories/train_loss"):
+                np.testing.assert_array_equal(f[name][alpha == a], old[name][old_alpha == a])
+
+
+def test_second_run_on_same_output_is_refused(tmp_path):
+    job = small_job(tmp_path, steps=20000, seeds=6)
+    out = tmp_path / "o.h5"
+    p = start(job, out, 1)
+    time.sleep(1.0)
+    r = run(job, out)
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=30)
+    assert r.returncode == 2
+    assert "in use" in r.stderr
+
+
+def test_divergence_is_a_result(tmp_path):
+    text = small_job(tmp_path).read_text().replace(
+        "init_scale: [0.01, 0.1, 1.0]", "train.lr: [0.002, 50.0]")
+    job = write_job(tmp_path, text, "div.yaml")
+    out = tmp_path / "o.h5"
+    r = run(job, out, 2)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out, "r") as f:
+        lr = f["grid/train.lr"][:]
+        status = f["status"][:]
+        steps = f["metrics/steps"][:]
+        traj = f["trajectories/train_loss"][:]
+    assert (status[lr == 50.0] == 2).all() and (status[lr == 0.002] == 1).all()
+    assert (steps[lr == 50.0] < 2000).all()
+    assert np.isfinite(traj[lr == 50.0][:, 0]).all()
+
+
+def test_swmr_reader_sees_progress(tmp_path):
+    job = small_job(tmp_path, steps=8000, seeds=5)
+    out = tmp_path / "o.h5"
+    p = start(job, out, 3)
+    counts = []
+    deadline = time.time() + 120
+    while p.poll() is None and time.time() < deadline:
+        try:
+            with h5py.File(out, "r", libver="latest", swmr=True) as f:
+                counts.append(int((f["status"][:] != 0).sum()))
+        except (OSError, KeyError):
+            pass  # not created yet
+        time.sleep(0.05)
+    p.communicate(timeout=30)
+    assert p.returncode == 0
+    assert len(counts) > 5 and counts == sorted(counts) and counts[-1] > 0
+
+
+def test_help_and_usage():
+    for cmd in ((), ("run",), ("plan",), ("status",)):
+        r = lazysweep(*cmd, "--help")
+        assert r.returncode == 0 and "usage" in r.stdout
+    assert lazysweep("frobnicate").returncode == 2
+    assert lazysweep("run").returncode == 2
+
+
+def test_plan_prints_axes_and_points():
+    r = lazysweep("plan", JOBS / "quickstart.yaml")
+    assert r.returncode == 0, r.stderr
+    assert "points: 40" in r.stdout and "init_scale" in r.stdout and "estimated cost" in r.stdout
