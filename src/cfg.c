@@ -192,7 +192,10 @@ static const char *describe(const struct yt_node *n, char *buf, size_t len)
 
 static const char *type_noun(enum ls_type t)
 {
-    return t == LS_T_INT ? "an integer" : t == LS_T_REAL ? "a number" : t == LS_T_BOOL ? "true or false" : "a string";
+    return t == LS_T_INT    ? "an integer"
+           : t == LS_T_REAL ? "a number"
+           : t == LS_T_BOOL ? "true or false"
+                            : "a string";
 }
 
 static const char *type_name(enum ls_type t)
@@ -292,6 +295,7 @@ static void apply_axis(struct ls_job *job, const struct key_def *row, const stru
         v.s = a->str[j];
     v.i = a->num ? (int64_t)a->num[j] : 0;
     v.r = a->num ? a->num[j] : 0;
+    v.b = a->num ? a->num[j] != 0 : 0;
     put_value(job, row, &v);
 }
 
@@ -305,12 +309,12 @@ static int is_empty_plain(const struct yt_node *n)
 static int need_scalar(struct ctx *c, const char *what, const struct yt_node *n, enum ls_type t)
 {
     char buf[64];
-    if (n->kind != YT_SCALAR)
-        return FAIL(c, n, "%s must be %s, not %s", what, type_noun(t), describe(n, buf, sizeof buf));
     if (is_empty_plain(n))
         return FAIL(c, n, "%s has no value (expected %s)", what, type_noun(t));
-    if (n->quoted && t != LS_T_STR) /* quoting is how YAML says "this is a string" */
-        return FAIL(c, n, "%s must be %s, not %s", what, type_noun(t), describe(n, buf, sizeof buf));
+    /* Quoting is how YAML says "this is a string": a quoted "3" is not a number. */
+    if (n->kind != YT_SCALAR || (n->quoted && t != LS_T_STR))
+        return FAIL(c, n, "%s must be %s, not %s", what, type_noun(t),
+                    describe(n, buf, sizeof buf));
     return LS_OK;
 }
 
@@ -449,7 +453,8 @@ static int check_string(struct ctx *c, const struct key_def *row, const char *s,
         size_t n = strlen(s), ok = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                               "0123456789_.-");
         if (n == 0 || ok != n)
-            return fail_at(c, line, col, "%s '%s' must be 1 to %d of the characters A-Z a-z 0-9 _ . -",
+            return fail_at(c, line, col,
+                           "%s '%s' must be 1 to %d of the characters A-Z a-z 0-9 _ . -",
                            row->path, s, LS_NAME_MAX - 1);
     }
     if (row->flags & K_FAMILY) {
@@ -538,7 +543,8 @@ static int walk_key(struct ctx *c, const char *path, const struct yt_node *k,
     if (s < 0)
         return unknown_key(c, path, k, prefix);
     if (v->kind != YT_MAP)
-        return FAIL(c, v, "'%s' must be a mapping of keys, not %s", path, describe(v, buf, sizeof buf));
+        return FAIL(c, v, "'%s' must be a mapping of keys, not %s", path,
+                    describe(v, buf, sizeof buf));
     c->sec[s] = k;
     char sub[2 * LS_PATH_MAX + 2];
     snprintf(sub, sizeof sub, "%s.", path);
@@ -577,7 +583,8 @@ static int check_required(struct ctx *c)
             return FAIL(c, c->root, "missing required key '%s'", sections[s]);
     for (size_t i = 0; i < N_KEYS; i++)
         if ((keys[i].flags & K_REQUIRED) && c->slot[i] == NULL)
-            return FAIL(c, section_node(c, keys[i].path), "missing required key '%s'", keys[i].path);
+            return FAIL(c, section_node(c, keys[i].path), "missing required key '%s'",
+                        keys[i].path);
     return LS_OK;
 }
 
@@ -911,7 +918,9 @@ static int value_at(struct ctx *c, const struct axis_src *a, uint64_t j, struct 
         int rc = parse_scalar(c, a->row, a->args->kid[j], v);
         if (rc == LS_OK && a->row->type == LS_T_INT &&
             (v->i > MAX_EXACT_I64 || v->i < -MAX_EXACT_I64))
-            return FAIL(c, a->args->kid[j], "%s: axis values must be at most 2^53 in magnitude, not %" PRId64, a->row->path, v->i);
+            return FAIL(c, a->args->kid[j],
+                        "%s: axis values must be at most 2^53 in magnitude, not %" PRId64,
+                        a->row->path, v->i);
         return rc;
     }
     if (a->kind == SP_RANGE) {
@@ -954,11 +963,32 @@ static int cmp_str(const void *pa, const void *pb)
     return c ? c : (a->i > b->i) - (a->i < b->i);
 }
 
+/* In a monotone axis (every generated one, most listed ones) equal values are neighbours. */
+static int find_dup_monotone(const struct ls_axis *ax, size_t *first, size_t *second)
+{
+    int up = 1, down = 1;
+    for (size_t j = 1; j < ax->n; j++) {
+        up &= ax->num[j - 1] <= ax->num[j];
+        down &= ax->num[j - 1] >= ax->num[j];
+    }
+    for (size_t j = 1; j < ax->n && (up || down); j++)
+        if (ax->num[j - 1] == ax->num[j]) {
+            *first = j - 1;
+            *second = j;
+            return 1;
+        }
+    return up || down ? 0 : -1;
+}
+
 /* The earliest value (in file order) that repeats an earlier one: *second, and that one *first.
  * Sorting keeps a 10^5-value list from costing 10^10 comparisons. Returns 0 if none. */
 static int find_dup(const struct ls_axis *ax, size_t *first, size_t *second, int *nomem)
 {
     size_t n = ax->n, best = n, g = 0;
+    int mono = ax->num ? find_dup_monotone(ax, first, second) : -1;
+    *nomem = 0;
+    if (mono >= 0)
+        return mono;
     struct numref *nr = ax->num ? malloc(n * sizeof *nr) : NULL;
     struct strref *sr = ax->str ? malloc(n * sizeof *sr) : NULL;
     *nomem = nr == NULL && sr == NULL;
@@ -969,14 +999,17 @@ static int find_dup(const struct ls_axis *ax, size_t *first, size_t *second, int
             sr[i] = (struct strref){ax->str[i], i};
     }
     if (!*nomem)
-        qsort(nr ? (void *)nr : (void *)sr, n, nr ? sizeof *nr : sizeof *sr, nr ? cmp_num : cmp_str);
+        qsort(nr ? (void *)nr : (void *)sr, n, nr ? sizeof *nr : sizeof *sr,
+              nr ? cmp_num : cmp_str);
     for (size_t i = 1; i < n && !*nomem; i++) {
         int same = nr ? nr[i].v == nr[g].v : strcmp(sr[i].s, sr[g].s) == 0;
         size_t gi = nr ? nr[g].i : sr[g].i, ii = nr ? nr[i].i : sr[i].i;
         if (!same)
             g = i;
-        else if (i == g + 1 && ii < best) /* a group's second is its earliest repeat */
-            best = ii, *first = gi;
+        else if (i == g + 1 && ii < best) { /* a group's second is its earliest repeat */
+            best = ii;
+            *first = gi;
+        }
     }
     free(nr);
     free(sr);
@@ -1297,8 +1330,9 @@ static struct kv *split_lines(const char *text, size_t *n)
     *n = 0;
     for (const char *p = text; a && *p;) {
         size_t len = strcspn(p, "\n"), kl = strcspn(p, "=\n");
+        size_t vl = kl < len ? len - kl - 1 : 0; /* a line without '=' is a key, empty value */
         if (len > 0)
-            a[(*n)++] = (struct kv){p, kl < len ? p + kl + 1 : p + len, kl, kl < len ? len - kl - 1 : 0};
+            a[(*n)++] = (struct kv){p, p + len - vl, kl, vl};
         p += len + (p[len] == '\n');
     }
     if (a)

@@ -150,9 +150,10 @@ int data_check(const struct ls_job *job, char *msg, size_t len)
 /* X, y and β*, in bytes (sizes are validated by data_check first). */
 size_t data_memory(const struct ls_job *job)
 {
-    size_t n = job->data.n_train > 0 ? (size_t)job->data.n_train : 0;
-    size_t d = job->data.dim > 0 ? (size_t)job->data.dim : 0;
-    return (n * d + n + d) * sizeof(double) + sizeof(struct ls_data);
+    /* In double, so absurd sizes saturate instead of wrapping around and passing the check. */
+    double n = (double)job->data.n_train, d = (double)job->data.dim;
+    double bytes = (n * d + n + d) * sizeof(double) + sizeof(struct ls_data);
+    return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
 int data_create(const struct ls_job *job, struct ls_data **out)

@@ -269,10 +269,11 @@ static double diag_flops(const struct ls_job *job)
 /* Params and grads (2kd each), β and dL/dβ (d each), residuals (n); the data are data_memory's. */
 static size_t diag_memory(const struct ls_job *job)
 {
-    size_t n = job->data.n_train > 0 ? (size_t)job->data.n_train : 0;
-    size_t d = job->data.dim > 0 ? (size_t)job->data.dim : 0;
-    size_t k = job->model.width > 0 ? (size_t)job->model.width : 0;
-    return (4 * k * d + 2 * d + n) * sizeof(double) + sizeof(struct ls_model) + sizeof(struct diag);
+    /* In double, so absurd sizes saturate instead of wrapping around and passing the check. */
+    double n = (double)job->data.n_train, d = (double)job->data.dim, k = (double)job->model.width;
+    double bytes = (4 * k * d + 2 * d + n) * sizeof(double) + sizeof(struct ls_model) +
+                   sizeof(struct diag);
+    return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
 static const char *const diag_metrics[] = {"train_loss", "population_error", "l1_norm", "l2_norm",

@@ -122,11 +122,18 @@ static int attach(struct builder *b, struct yt_node *node)
         b->cap[d] = cap;
     }
     parent->kid[b->nkid[d]++] = node;
-    parent->n = parent->kind == YT_MAP ? b->nkid[d] / 2 : b->nkid[d];
+    parent->n = b->nkid[d];
+    if (parent->kind == YT_MAP) {
+        /* Count a key still waiting for its value as a pair with a NULL value, so a tree freed
+         * mid-parse frees that key too (cap is even, so the slot exists). */
+        parent->n = (b->nkid[d] + 1) / 2;
+        if (b->nkid[d] % 2 == 1)
+            parent->kid[b->nkid[d]] = NULL;
+    }
     /* A key that is itself a collection could never name a job-file key. */
     if (parent->kind == YT_MAP && b->nkid[d] % 2 == 1 && node->kind != YT_SCALAR)
         return yt_fail(b->err, b->errlen, b->path, node->line, node->col,
-                       "mapping keys must be plain scalars, not a %s",
+                       "mapping keys must be scalars, not a %s",
                        node->kind == YT_MAP ? "mapping" : "sequence");
     return LS_OK;
 }
@@ -252,8 +259,8 @@ static int check_dups(struct builder *b, const struct yt_node *map)
     if (best == map->n)
         return LS_OK;
     const struct yt_node *k = map->kid[2 * best], *f = map->kid[2 * first];
-    return yt_fail(b->err, b->errlen, b->path, k->line, k->col, "duplicate key '%s' (first at %d:%d)",
-                   k->text, f->line, f->col);
+    return yt_fail(b->err, b->errlen, b->path, k->line, k->col,
+                   "duplicate key '%.80s' (first at %d:%d)", k->text, f->line, f->col);
 }
 
 static int on_end(struct builder *b)

@@ -37,7 +37,8 @@ struct ls_grid {
 };
 
 /* Append an axis (takes ownership of num/str, which must be malloc'ed); recomputes n_points.
- * LS_ERANGE if the product exceeds LS_MAX_POINTS, LS_EINVAL if the name is taken or too many. */
+ * LS_ERANGE if the product exceeds LS_MAX_POINTS, LS_EINVAL if the name is taken or too many.
+ * On failure nothing is taken: num/str remain the caller's to free. */
 int grid_add_axis(struct ls_grid *g, const struct ls_axis *axis);
 
 /* Axis by name, or NULL. */

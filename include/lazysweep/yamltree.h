@@ -32,7 +32,7 @@ int yt_parse(const char *path, const char *text, size_t len, struct yt_node **ro
 /* Release a tree; safe on NULL and twice (sets *root to NULL). */
 void yt_free(struct yt_node **root);
 
-/* Format "PATH:LINE:COL: message" into err; returns LS_EJOB so callers can `return yt_fail(...)`. */
+/* Format "PATH:LINE:COL: message" into err; returns LS_EJOB, so `return yt_fail(...)` works. */
 int yt_fail(char *err, size_t errlen, const char *path, int line, int col, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 6, 7)))

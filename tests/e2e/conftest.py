@@ -85,6 +85,20 @@ def journal_records(path):
     return records
 
 
+# A sweep slow enough (64 points, ~10 s on 2 workers) to be interrupted at random instants.
+SLOW_JOB = """\
+name: killme
+seed: 11
+model: {family: diagonal, depth: 2, init_scale: 0.1}
+data: {kind: sparse_regression, n_train: 40, dim: 150, support: 3, noise_std: 0.05}
+train: {optimizer: gd, lr: 0.002, max_steps: 20000, log: {points: 12}}
+grid:
+  init_scale: {logspace: [-2, 0, 4]}
+  depth: [2, 3]
+  seed: {range: [0, 8]}
+"""
+
+
 def write_job(tmp_path, text, name="job.yaml"):
     p = tmp_path / name
     p.write_text(text)

@@ -1,13 +1,14 @@
 """The sweep engine end to end: real ranks, real files, read back with h5py."""
-import collections
+import os
 import signal
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import (JOBS, assert_same_bytes, datasets, journal_records, lazysweep, run, start,
+from conftest import (JOBS, SLOW_JOB, assert_same_bytes, datasets, journal_records, lazysweep, run, start,
                       write_job)
 
 SMALL = """\
@@ -81,18 +82,56 @@ def test_file_layout(tmp_path):
                                       f["metrics/train_loss"][:])
 
 
+def children(pid):
+    """Pids of the direct children of a process (the ranks mpirun started)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def wait_for_records(out, n=1, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if len(journal_records(str(out) + ".journal")) >= n:
+                return
+        except FileNotFoundError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the sweep made no progress")
+
+
 def test_sigterm_exits_3_and_rerun_completes(tmp_path):
-    job = small_job(tmp_path, steps=20000, seeds=4)
+    job = write_job(tmp_path, SLOW_JOB)
     ref = tmp_path / "ref.h5"
     assert run(job, ref, 3).returncode == 0
     out = tmp_path / "o.h5"
+    # SIGTERM to every rank, as Slurm delivers it (mpirun itself answers SIGTERM by killing the
+    # job and exiting 1, whatever the ranks return; it forwards SIGUSR1, tested below).
     p = start(job, out, 3)
-    time.sleep(1.5)
-    p.send_signal(signal.SIGTERM)
+    wait_for_records(out, 4)
+    for pid in children(p.pid):
+        os.kill(pid, signal.SIGTERM)
     t0 = time.time()
     _, err = p.communicate(timeout=30)
     assert p.returncode == 3, err
     assert time.time() - t0 < 10
+    p = start(job, out, 3)
+    wait_for_records(out, len(journal_records(str(out) + ".journal")) + 4)
+    p.send_signal(signal.SIGUSR1)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 3, err
+    p = start(job, out, 1)
+    wait_for_records(out, len(journal_records(str(out) + ".journal")) + 2)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 3, err
     st = lazysweep("status", out)
     assert "pending" in st.stdout and "stopped" in st.stdout, st.stdout
     r = run(job, out, 3)
@@ -134,10 +173,10 @@ def test_extended_grid_keeps_finished_points(tmp_path):
 
 
 def test_second_run_on_same_output_is_refused(tmp_path):
-    job = small_job(tmp_path, steps=20000, seeds=6)
+    job = write_job(tmp_path, SLOW_JOB)
     out = tmp_path / "o.h5"
     p = start(job, out, 1)
-    time.sleep(1.0)
+    wait_for_records(out, 1)
     r = run(job, out)
     p.send_signal(signal.SIGINT)
     p.communicate(timeout=30)
@@ -163,20 +202,22 @@ def test_divergence_is_a_result(tmp_path):
 
 
 def test_swmr_reader_sees_progress(tmp_path):
-    job = small_job(tmp_path, steps=8000, seeds=5)
+    job = write_job(tmp_path, SLOW_JOB)
     out = tmp_path / "o.h5"
     p = start(job, out, 3)
-    counts = []
+    counts, errors = [], []
     deadline = time.time() + 120
     while p.poll() is None and time.time() < deadline:
         try:
             with h5py.File(out, "r", libver="latest", swmr=True) as f:
                 counts.append(int((f["status"][:] != 0).sum()))
-        except (OSError, KeyError):
-            pass  # not created yet
+        except (OSError, KeyError) as e:
+            if counts:  # before the first successful read the file may not exist yet
+                errors.append(repr(e))
         time.sleep(0.05)
     p.communicate(timeout=30)
     assert p.returncode == 0
+    assert not errors, errors[:3]
     assert len(counts) > 5 and counts == sorted(counts) and counts[-1] > 0
 
 
