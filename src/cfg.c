@@ -146,7 +146,7 @@ struct ctx {
     size_t n_ent;
     const struct entry *slot[N_KEYS];        /* by row */
     const struct yt_node *sec[N_SECTIONS];   /* section key nodes */
-    const struct yt_node *metrics_k, *metrics_v, *grid_k, *grid_v;
+    const struct yt_node *metrics_k, *metrics_v, *grid_k, *grid_v, *store_k, *store_v;
     const struct ls_model_ops *ops;
     struct axis_src ax[LS_MAX_AXES];
     size_t n_ax;
@@ -512,7 +512,7 @@ static void child_list(const char *prefix, char *list, size_t len)
         last_len = cl;
     }
     if (pl == 0 && off < len)
-        snprintf(list + off, len - off, ", metrics, grid");
+        snprintf(list + off, len - off, ", metrics, store, grid");
 }
 
 static int unknown_key(struct ctx *c, const char *path, const struct yt_node *k, const char *prefix)
@@ -531,6 +531,11 @@ static int walk_key(struct ctx *c, const char *path, const struct yt_node *k,
     if (strcmp(path, "metrics") == 0 || strcmp(path, "grid") == 0) {
         *(path[0] == 'm' ? &c->metrics_k : &c->grid_k) = k;
         *(path[0] == 'm' ? &c->metrics_v : &c->grid_v) = v;
+        return LS_OK;
+    }
+    if (strcmp(path, "store") == 0) {
+        c->store_k = k;
+        c->store_v = v;
         return LS_OK;
     }
     const struct key_def *row = find_row(path);
@@ -757,6 +762,38 @@ static int load_metrics(struct ctx *c)
         if (strcmp(job->metrics[i], "steps") != 0)
             memcpy(job->traj[job->n_traj++], job->metrics[i], LS_NAME_MAX);
     return rc;
+}
+
+/* store: per-point vectors the family can produce, each at most once. */
+static int load_store(struct ctx *c)
+{
+    struct ls_job *job = c->job;
+    const struct yt_node *v = c->store_v;
+    char buf[64], list[512];
+    if (v == NULL)
+        return LS_OK;
+    if (v->kind != YT_SEQ)
+        return FAIL(c, v, "store must be a list of vector names, not %s",
+                    describe(v, buf, sizeof buf));
+    if (v->n > LS_MAX_VECTORS)
+        return FAIL(c, v->kid[LS_MAX_VECTORS], "more than %d stored vectors", LS_MAX_VECTORS);
+    for (size_t i = 0; i < v->n; i++) {
+        const char *name;
+        int rc = parse_string(c, "each stored vector", v->kid[i], &name);
+        if (rc != LS_OK)
+            return rc;
+        if (!c->ops->vector_len || c->ops->vector_len(job, name) == 0) {
+            join_list(c->ops->vectors, list, sizeof list);
+            return FAIL(c, v->kid[i], "model family '%s' cannot store '%s' (known: %s)",
+                        job->model.family, name, list);
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(v->kid[j]->text, name) == 0)
+                return FAIL(c, v->kid[i], "duplicate stored vector '%s' (first at %d:%d)", name,
+                            v->kid[j]->line, v->kid[j]->col);
+        snprintf(job->store[job->n_store++], LS_NAME_MAX, "%s", name);
+    }
+    return LS_OK;
 }
 
 /* ---- grid: axis names and spec shapes ---------------------------------------------------- */
@@ -1199,7 +1236,14 @@ static int check_memory(struct ctx *c)
         if (g->axes[i].num)
             apply_axis(pt, c->ax[i].row, &g->axes[i], argmax(&g->axes[i]));
     double need = (double)c->ops->memory(pt) + (double)data_memory(pt);
+    /* Vector lengths grow with sizes, so the largest point gives every slot's length. */
+    double vec = 0;
+    for (size_t i = 0; i < c->job->n_store; i++)
+        vec += (double)(c->job->store_len[i] = c->ops->vector_len(pt, c->job->store[i]));
     free(pt);
+    if (vec > LS_MAX_VECTOR_TOTAL)
+        return FAIL(c, c->store_k, "stored vectors of the largest point hold %.0f numbers, more "
+                    "than the limit of %d", vec, LS_MAX_VECTOR_TOTAL);
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     double have = (double)pages * (double)page, gib = 1024.0 * 1024.0 * 1024.0;
     if (pages > 0 && page > 0 && need > have)
@@ -1256,14 +1300,13 @@ static char *key_line(const struct ls_job *job, const struct key_def *row)
     return fmt_alloc("%s=%s", row->path, p);
 }
 
-static char *metrics_line(const struct ls_job *job)
+static char *names_line(const char *key, const char (*names)[LS_NAME_MAX], size_t n)
 {
     char list[LS_MAX_METRICS * LS_NAME_MAX + 1] = "";
     size_t off = 0;
-    for (size_t i = 0; i < job->n_metrics; i++)
-        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? "," : "",
-                                job->metrics[i]);
-    return fmt_alloc("metrics=%s", list);
+    for (size_t i = 0; i < n; i++)
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? "," : "", names[i]);
+    return fmt_alloc("%s=%s", key, list);
 }
 
 /* Lines sort by their key only ("a.b=" before "a.bc="). */
@@ -1279,12 +1322,13 @@ static int cmp_lines(const void *pa, const void *pb)
  * values keeps its hash (and its finished points). */
 static int build_canonical(struct ls_job *job)
 {
-    char *lines[N_KEYS + 1 + LS_MAX_AXES] = {0};
+    char *lines[N_KEYS + 2 + LS_MAX_AXES] = {0};
     size_t n = 0, total = 1;
     int rc = LS_OK;
     for (size_t i = 0; i < N_KEYS; i++)
         lines[n++] = key_line(job, &keys[i]);
-    lines[n++] = metrics_line(job);
+    lines[n++] = names_line("metrics", job->metrics, job->n_metrics);
+    lines[n++] = names_line("store", job->store, job->n_store);
     for (size_t i = 0; i < job->grid.n_axes; i++)
         if (job->grid.axes[i].swept)
             lines[n++] = fmt_alloc("grid.%s=%s", job->grid.axes[i].name,
@@ -1386,6 +1430,7 @@ static int load_tree(struct ctx *c, const struct yt_node *root)
     LS_CALL(check_required(c));
     LS_CALL(load_values(c));
     LS_CALL(load_metrics(c));
+    LS_CALL(load_store(c));
     LS_CALL(load_grid(c));
     LS_CALL(check_points(c));
     LS_CALL(check_memory(c));
@@ -1491,4 +1536,12 @@ void cfg_free(struct ls_job *job)
     job->canonical = NULL;
     job->text_len = 0;
     grid_free(&job->grid);
+}
+
+uint32_t cfg_vector_total(const struct ls_job *job)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < job->n_store; i++)
+        total += job->store_len[i];
+    return (uint32_t)total;
 }

@@ -131,6 +131,30 @@ static int diag_eval(struct ls_model *m, const struct ls_data *data, const char 
     return LS_OK;
 }
 
+static const char *const diag_vectors[] = {"beta", "params_init", "params_final", NULL};
+
+/* beta: the predictor β (d); params_*: the arena [u₊ | u₋] (2kd). */
+static size_t diag_vector_len(const struct ls_job *job, const char *name)
+{
+    size_t d = (size_t)job->data.dim, k = (size_t)job->model.width;
+    if (strcmp(name, "beta") == 0)
+        return d;
+    if (strcmp(name, "params_init") == 0 || strcmp(name, "params_final") == 0)
+        return 2 * k * d;
+    return 0;
+}
+
+static int diag_vector(struct ls_model *m, const struct ls_data *data, const char *name,
+                       double *out)
+{
+    struct diag *g = m->impl;
+    (void)data;
+    if (strcmp(name, "beta") != 0)
+        return LS_ENOTFOUND;
+    memcpy(out, diagonal_beta(m), g->d * sizeof *out);
+    return LS_OK;
+}
+
 /* "constant": every u = α. "random": u = α·|z|, z the normals of a stream keyed by (width, dim)
  * only — u₊ takes draws 0..kd−1 and u₋ draws kd..2kd−1 — so every α and depth of one seed starts
  * from the same unscaled weights. */
@@ -290,4 +314,7 @@ const struct ls_model_ops diagonal_ops = {
     .destroy = diag_destroy,
     .loss = diag_loss,
     .eval = diag_eval,
+    .vectors = diag_vectors,
+    .vector_len = diag_vector_len,
+    .vector = diag_vector,
 };

@@ -31,18 +31,21 @@ static double *nan_array(size_t n)
     return a;
 }
 
-int result_init(struct ls_result *r, uint32_t n_metrics, uint32_t n_traj, uint32_t n_steps)
+int result_init(struct ls_result *r, uint32_t n_metrics, uint32_t n_traj, uint32_t n_steps,
+                uint32_t n_vec)
 {
     memset(r, 0, sizeof *r);
     r->n_metrics = n_metrics;
     r->n_traj = n_traj;
     r->n_steps = n_steps;
+    r->n_vec = n_vec;
     r->seconds = NAN;
     r->finished = NAN;
     r->rank = -1;
     r->metrics = nan_array(n_metrics);
     r->traj = nan_array((size_t)n_traj * n_steps);
-    if (!r->metrics || !r->traj) {
+    r->vec = nan_array(n_vec);
+    if (!r->metrics || !r->traj || !r->vec) {
         result_free(r);
         return LS_ENOMEM;
     }
@@ -53,16 +56,18 @@ void result_free(struct ls_result *r)
 {
     free(r->metrics);
     free(r->traj);
+    free(r->vec);
     r->metrics = NULL;
     r->traj = NULL;
+    r->vec = NULL;
 }
 
-/* Fixed part: version, index, status, rank, seconds, finished, key len, host len, three counts. */
-#define RESULT_FIXED (4 + 8 + 4 + 4 + 8 + 8 + 2 + 2 + 4 + 4 + 4)
+/* Fixed part: version, index, status, rank, seconds, finished, key len, host len, four counts. */
+#define RESULT_FIXED (4 + 8 + 4 + 4 + 8 + 8 + 2 + 2 + 4 + 4 + 4 + 4)
 
 size_t result_size(const struct ls_result *r)
 {
-    size_t nd = r->n_metrics + (size_t)r->n_traj * r->n_steps;
+    size_t nd = r->n_metrics + (size_t)r->n_traj * r->n_steps + r->n_vec;
     return RESULT_FIXED + strlen(r->key) + strlen(r->host) + 8 * nd;
 }
 
@@ -111,6 +116,7 @@ void result_encode(const struct ls_result *r, unsigned char *buf)
     p = put(p, r->n_metrics, 4);
     p = put(p, r->n_traj, 4);
     p = put(p, r->n_steps, 4);
+    p = put(p, r->n_vec, 4);
     memcpy(p, r->key, kl);
     p += kl;
     memcpy(p, r->host, hl);
@@ -119,6 +125,8 @@ void result_encode(const struct ls_result *r, unsigned char *buf)
         p = put_f64(p, r->metrics[i]);
     for (size_t i = 0; i < nt; i++)
         p = put_f64(p, r->traj[i]);
+    for (uint32_t i = 0; i < r->n_vec; i++)
+        p = put_f64(p, r->vec[i]);
 }
 
 /* Decode the counts and strings of the fixed part; the arrays follow. */
@@ -135,15 +143,16 @@ static int decode_head(const unsigned char *b, size_t len, struct ls_result *r, 
     *kl = get(b + 36, 2);
     *hl = get(b + 38, 2);
     uint32_t nm = (uint32_t)get(b + 40, 4), ntr = (uint32_t)get(b + 44, 4);
-    uint32_t ns = (uint32_t)get(b + 48, 4);
+    uint32_t ns = (uint32_t)get(b + 48, 4), nv = (uint32_t)get(b + 52, 4);
     if (*kl >= LS_KEY_MAX || *hl >= LS_HOST_MAX || r->status < 0 || r->status >= LS_ST_COUNT)
         return LS_ECORRUPT;
-    uint64_t nd = (uint64_t)nm + (uint64_t)ntr * ns;
+    uint64_t nd = (uint64_t)nm + (uint64_t)ntr * ns + nv;
     if (nd > (len - RESULT_FIXED) / 8 || RESULT_FIXED + *kl + *hl + 8 * nd != len)
         return LS_ECORRUPT;
-    if (nm != r->n_metrics || ntr != r->n_traj || ns != r->n_steps || !r->metrics) {
+    if (nm != r->n_metrics || ntr != r->n_traj || ns != r->n_steps || nv != r->n_vec ||
+        !r->metrics) {
         result_free(r);
-        int rc = result_init(r, nm, ntr, ns);
+        int rc = result_init(r, nm, ntr, ns, nv);
         if (rc != LS_OK)
             return rc;
         return decode_head(b, len, r, kl, hl);
@@ -169,5 +178,7 @@ int result_decode(const unsigned char *buf, size_t len, struct ls_result *r)
     size_t nt = (size_t)r->n_traj * r->n_steps;
     for (size_t i = 0; i < nt; i++, p += 8)
         r->traj[i] = get_f64(p);
+    for (uint32_t i = 0; i < r->n_vec; i++, p += 8)
+        r->vec[i] = get_f64(p);
     return LS_OK;
 }

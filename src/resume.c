@@ -36,7 +36,8 @@ static int locate(struct scan_ctx *c, const unsigned char *p, size_t n, struct l
 {
     if (result_decode(p, n, r) != LS_OK)
         return LS_ECORRUPT; /* undecodable despite a good CRC: the callers skip it */
-    if (r->n_metrics != c->job->n_metrics || r->n_traj != c->job->n_traj || r->n_steps != c->T) {
+    if (r->n_metrics != c->job->n_metrics || r->n_traj != c->job->n_traj || r->n_steps != c->T ||
+        r->n_vec != cfg_vector_total(c->job)) {
         snprintf(c->msg, c->len,
                  "the journal's records have %u metrics, %u trajectories of %u steps; this job has "
                  "%zu, %zu of %zu (did train.max_steps or train.log change?)",

@@ -92,6 +92,8 @@ struct ls_store {
     hid_t col[N_COLS];
     hid_t metric[LS_MAX_METRICS];
     hid_t traj[LS_MAX_METRICS];
+    hid_t vec[LS_MAX_VECTORS]; /* /vectors/<name> (N, vec_len) */
+    size_t n_vec, vec_len[LS_MAX_VECTORS], vec_total;
     hid_t status_type; /* the enum, also the memory type of /status */
     hid_t host_type;   /* fixed-length string of LS_HOST_MAX bytes */
     size_t n_metrics, n_traj, T;
@@ -510,6 +512,13 @@ static int make_row_datasets(struct ls_store *s, const struct ls_job *job, const
     LS_CALL(make_dataset(grp, "finished", H5T_IEEE_F64LE, 1, &n, &nan, &s->col[COL_FINISHED]));
     /* An explicit fill, so no pending row can show bytes of space HDF5 freed and reused. */
     LS_CALL(make_dataset(grp, "host", s->host_type, 1, &n, no_host, &s->col[COL_HOST]));
+    h5_close(&grp);
+    if (s->n_vec > 0)
+        H5_CALL(grp = H5Gcreate2(s->file, "vectors", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    for (size_t v = 0; v < s->n_vec; v++) {
+        hsize_t nl[2] = {s->n_points, s->vec_len[v]};
+        LS_CALL(make_dataset(grp, job->store[v], H5T_IEEE_F64LE, 2, nl, &nan, &s->vec[v]));
+    }
 cleanup:
     h5_close(&grp);
     return rc;
@@ -526,6 +535,11 @@ static int store_alloc(const struct ls_job *job, size_t T, struct ls_store **out
         s->col[c] = H5I_INVALID_HID;
     for (size_t m = 0; m < LS_MAX_METRICS; m++)
         s->metric[m] = s->traj[m] = H5I_INVALID_HID;
+    for (size_t v = 0; v < LS_MAX_VECTORS; v++)
+        s->vec[v] = H5I_INVALID_HID;
+    s->n_vec = job->n_store;
+    for (size_t v = 0; v < s->n_vec; v++)
+        s->vec_total += s->vec_len[v] = job->store_len[v];
     s->n_metrics = job->n_metrics;
     s->n_traj = job->n_traj;
     s->n_points = job->grid.n_points;
@@ -624,6 +638,10 @@ static int open_row_datasets(struct ls_store *s, const struct ls_job *job)
         snprintf(name, sizeof name, "/trajectories/%s", job->traj[m]);
         LS_CALL(open_shaped(s->file, name, n, s->T, LS_ECORRUPT, &s->traj[m]));
     }
+    for (size_t v = 0; v < s->n_vec; v++) {
+        snprintf(name, sizeof name, "/vectors/%s", job->store[v]);
+        LS_CALL(open_shaped(s->file, name, n, s->vec_len[v], LS_EMISMATCH, &s->vec[v]));
+    }
 cleanup:
     h5_close(&type);
     h5_close(&steps);
@@ -696,6 +714,8 @@ void store_close(struct ls_store **sp)
         h5_close(&s->metric[m]);
         h5_close(&s->traj[m]);
     }
+    for (size_t v = 0; v < LS_MAX_VECTORS; v++)
+        h5_close(&s->vec[v]);
     h5_close(&s->status_type);
     h5_close(&s->host_type);
     if (s->file >= 0 && H5Fclose(s->file) < 0)
@@ -754,7 +774,8 @@ static int sort_batch(struct ls_store *s, struct ls_result *const *rs, size_t n,
     for (size_t i = 0; i < n; i++) {
         const struct ls_result *r = rs[i];
         STORE_REQUIRE(r->index < s->n_points && r->n_metrics == s->n_metrics &&
-                          r->n_traj == s->n_traj && r->n_steps == s->T,
+                          r->n_traj == s->n_traj && r->n_steps == s->T &&
+                          r->n_vec == s->vec_total,
                       LS_EINVAL, "result does not fit the results file");
         s->refs[i] = (struct row_ref){r->index, i};
     }
@@ -840,6 +861,31 @@ cleanup:
     return rc;
 }
 
+/* The stored vectors of the m sorted rows: one hyperslab write per row and vector, since a row
+ * of vectors (d or n_params numbers) dwarfs the cost of a write call. */
+static int write_vectors(struct ls_store *s, struct ls_result *const *rs, size_t m)
+{
+    int rc = LS_OK;
+    hid_t fsel = H5I_INVALID_HID, mem = H5I_INVALID_HID;
+    for (size_t v = 0, off = 0; v < s->n_vec; off += s->vec_len[v], v++) {
+        hsize_t dims[2] = {s->n_points, s->vec_len[v]}, len = s->vec_len[v];
+        H5_CALL(fsel = H5Screate_simple(2, dims, NULL));
+        H5_CALL(mem = H5Screate_simple(1, &len, NULL));
+        for (size_t i = 0; i < m; i++) {
+            hsize_t start[2] = {s->coords[i], 0}, count[2] = {1, len};
+            H5_CALL(H5Sselect_hyperslab(fsel, H5S_SELECT_SET, start, NULL, count, NULL));
+            H5_CALL(H5Dwrite(s->vec[v], H5T_NATIVE_DOUBLE, mem, fsel, H5P_DEFAULT,
+                             rs[s->refs[i].pos]->vec + off));
+        }
+        h5_close(&mem);
+        h5_close(&fsel);
+    }
+cleanup:
+    h5_close(&mem);
+    h5_close(&fsel);
+    return rc;
+}
+
 /* /status goes last, so a reader that sees a row's status also sees the rest of the row. */
 int store_write(struct ls_store *s, struct ls_result *const *rs, size_t n)
 {
@@ -858,6 +904,7 @@ int store_write(struct ls_store *s, struct ls_result *const *rs, size_t n)
     LS_CALL(write_scalars(s, rs, m, fsel, mem));
     for (size_t i0 = 0; s->n_traj > 0 && i0 < m; i0 += s->slice)
         LS_CALL(write_traj_slice(s, rs, i0, i0 + s->slice < m ? i0 + s->slice : m));
+    LS_CALL(write_vectors(s, rs, m));
     gather(s, rs, m, F_STATUS, 0);
     H5_CALL(H5Dwrite(s->col[COL_STATUS], s->status_type, mem, fsel, H5P_DEFAULT, s->buf));
 cleanup:

@@ -240,7 +240,8 @@ static int run_point(const struct ls_job *job, uint64_t index, const int64_t *st
                      size_t *cap)
 {
     struct ls_result r;
-    int rc = result_init(&r, (uint32_t)job->n_metrics, (uint32_t)job->n_traj, (uint32_t)T);
+    int rc = result_init(&r, (uint32_t)job->n_metrics, (uint32_t)job->n_traj, (uint32_t)T,
+                         cfg_vector_total(job));
     if (rc == LS_OK)
         rc = train_point(job, index, steps, T, &r, poll, arg);
     if (rc == LS_OK) {

@@ -226,6 +226,26 @@ static int build_point(const struct ls_job *pj, struct ls_data **data, struct ls
     return rc;
 }
 
+/* The job's stored vectors (`store:`) into their slots of res->vec: "params_init" before
+ * training (init = 1), the others after it (init = 0). A slot longer than this point's vector
+ * keeps its NaN padding. */
+static void store_vectors(const struct ls_job *pj, struct ls_model *m, const struct ls_data *d,
+                          struct ls_result *res, int init)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < pj->n_store; off += pj->store_len[i], i++) {
+        const char *name = pj->store[i];
+        size_t len = m->ops->vector_len(pj, name);
+        int is_init = strcmp(name, "params_init") == 0;
+        if (is_init != init || len > pj->store_len[i] || off + len > res->n_vec)
+            continue;
+        if (is_init || strcmp(name, "params_final") == 0)
+            memcpy(res->vec + off, m->params, (len < m->n_params ? len : m->n_params) * 8);
+        else
+            m->ops->vector(m, d, name, res->vec + off);
+    }
+}
+
 int train_point(const struct ls_job *base, uint64_t index, const int64_t *steps, size_t T,
                 struct ls_result *res, ls_poll_fn poll, void *arg)
 {
@@ -237,10 +257,14 @@ int train_point(const struct ls_job *base, uint64_t index, const int64_t *steps,
     LS_CALL(cfg_point(base, index, &pj));
     res->index = index;
     LS_CALL(grid_point_key(&base->grid, index, res->key, sizeof res->key));
-    if (build_point(&pj, &data, &m) != LS_OK)
+    if (build_point(&pj, &data, &m) != LS_OK) {
         res->status = LS_ST_FAILED;
-    else
+    } else {
+        store_vectors(&pj, m, data, res, 1);
         rc = train_run(&pj, m, data, steps, T, res, poll, arg);
+        if (rc == LS_OK)
+            store_vectors(&pj, m, data, res, 0);
+    }
     if (m)
         m->ops->destroy(&m);
     data_destroy(&data);

@@ -16,6 +16,8 @@
 
 #define LS_NAME_MAX 64     /* names and enum-like string values, with NUL */
 #define LS_MAX_METRICS 32  /* metrics one job can request */
+#define LS_MAX_VECTORS 8   /* per-point vectors one job can store (`store:`) */
+#define LS_MAX_VECTOR_TOTAL (1 << 26) /* numbers in one point's stored vectors */
 #define LS_ERR_MAX 512     /* room for one "FILE:LINE:COL: message" */
 #define LS_JOB_MAX_BYTES (1u << 20)
 #define LS_MAX_DEPTH 32    /* YAML nesting limit */
@@ -72,6 +74,10 @@ struct ls_job {
     char metrics[LS_MAX_METRICS][LS_NAME_MAX]; /* final metrics, in file order */
     size_t n_traj;
     char traj[LS_MAX_METRICS][LS_NAME_MAX];    /* metrics that also get a trajectory */
+    size_t n_store;
+    char store[LS_MAX_VECTORS][LS_NAME_MAX];   /* per-point vectors to keep (/vectors/<name>) */
+    size_t store_len[LS_MAX_VECTORS];          /* their lengths at the largest grid point; shorter
+                                                  vectors of smaller points are NaN-padded */
 
     struct ls_grid grid;  /* swept axes in file order, then unswept canonical axes (singletons) */
     int64_t max_steps_all; /* largest train.max_steps over the grid (sizes the step schedule) */
@@ -93,6 +99,9 @@ int cfg_parse(const char *path, const char *text, size_t len, struct ls_job *job
  * applied. `out->text` and `out->canonical` are NULL and `out->grid` is empty, so `out` owns no
  * storage and needs no cfg_free. */
 int cfg_point(const struct ls_job *base, uint64_t index, struct ls_job *out);
+
+/* Total length of the stored vectors of one point (sum of store_len). */
+uint32_t cfg_vector_total(const struct ls_job *job);
 
 /* Resolved learning rate (or any ls_scaled) at this job's axis values. */
 double cfg_scaled(const struct ls_job *job, const struct ls_scaled *s);

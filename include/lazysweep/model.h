@@ -29,6 +29,13 @@ struct ls_model_ops {
     double (*loss)(struct ls_model *m, const struct ls_data *d, int grad);
     /* A metric by name at the current parameters (LS_ENOTFOUND if unknown). */
     int (*eval)(struct ls_model *m, const struct ls_data *d, const char *name, double *out);
+    /* Per-point vectors the job can keep with `store:`: NULL-terminated names, the length of one
+     * for a job (0 = not available), and its value at the current parameters into out[len].
+     * "params_init" and "params_final" (the whole parameter arena) are handled by train.c, but
+     * the family still reports their length (n_params). */
+    const char *const *vectors;
+    size_t (*vector_len)(const struct ls_job *job, const char *name);
+    int (*vector)(struct ls_model *m, const struct ls_data *d, const char *name, double *out);
 };
 
 struct ls_model {

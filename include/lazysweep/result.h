@@ -35,12 +35,16 @@ struct ls_result {
     uint32_t n_metrics;       /* final metrics, in the job's metric order */
     uint32_t n_traj;          /* trajectories, in the job's trajectory order */
     uint32_t n_steps;         /* T, logged steps per trajectory */
+    uint32_t n_vec;           /* total length of the stored vectors (sum of job->store_len) */
     double *metrics;          /* [n_metrics], NaN where not defined */
     double *traj;             /* [n_traj][n_steps] row-major, NaN-padded */
+    double *vec;              /* [n_vec] the stored vectors one after the other, each in a slot of
+                                 its job->store_len, NaN-padded */
 };
 
 /* Allocate arrays for the given sizes, filled with NaN; other fields zeroed. */
-int result_init(struct ls_result *r, uint32_t n_metrics, uint32_t n_traj, uint32_t n_steps);
+int result_init(struct ls_result *r, uint32_t n_metrics, uint32_t n_traj, uint32_t n_steps,
+                uint32_t n_vec);
 void result_free(struct ls_result *r);
 
 /* Encoded size, encode into buf (len >= result_size), decode (validates every length; arrays

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / "build" / "lazysweep"
+# LAZYSWEEP_BIN lets a sanitizer or private build be tested with the same tests.
+BIN = Path(os.environ.get("LAZYSWEEP_BIN", ROOT / "build" / "lazysweep"))
 JOBS = ROOT / "jobs"
 
 ENV = dict(os.environ)
@@ -81,7 +82,7 @@ def journal_records(path):
             continue
         kl, = struct.unpack_from("<H", payload, 36)
         status, = struct.unpack_from("<i", payload, 12)
-        records.append((payload[52:52 + kl].decode(), status, payload))
+        records.append((payload[56:56 + kl].decode(), status, payload))
     return records
 
 

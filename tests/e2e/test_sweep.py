@@ -233,3 +233,24 @@ def test_plan_prints_axes_and_points():
     r = lazysweep("plan", JOBS / "quickstart.yaml")
     assert r.returncode == 0, r.stderr
     assert "points: 40" in r.stdout and "init_scale" in r.stdout and "estimated cost" in r.stdout
+
+
+def test_stored_vectors(tmp_path):
+    text = small_job(tmp_path).read_text().replace(
+        "metrics: [", "store: [beta, params_init, params_final]\nmetrics: [")
+    job = write_job(tmp_path, text, "vec.yaml")
+    out = tmp_path / "o.h5"
+    r = run(job, out, 2)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out, "r") as f:
+        beta = f["vectors/beta"][:]
+        p0, p1 = f["vectors/params_init"][:], f["vectors/params_final"][:]
+        alpha, depth = f["grid/init_scale"][:], f["grid/depth"][:]
+        l1 = f["metrics/l1_norm"][:]
+    n, d = beta.shape
+    assert d == 60 and p0.shape == (n, 120)
+    # constant init: every u = α; β = u₊^D − u₋^D from the final parameters; ‖β‖₁ as reported.
+    np.testing.assert_array_equal(p0, np.repeat(alpha[:, None], 120, axis=1))
+    rebuilt = p1[:, :60] ** depth[:, None] - p1[:, 60:] ** depth[:, None]
+    np.testing.assert_allclose(rebuilt, beta, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.abs(beta).sum(axis=1), l1, rtol=1e-12)

@@ -93,6 +93,7 @@ static const char minimal_canonical[] =
     "model.width=1\n"
     "name=min\n"
     "seed=0\n"
+    "store=\n"
     "train.log.points=64\n"
     "train.log.spacing=log\n"
     "train.lr=base:0.5,init_scale:0,width:0,depth:0\n"

@@ -98,7 +98,7 @@ static int row_status(uint64_t i)
 static void make_result(struct ls_result *r, const struct ls_job *job, size_t T, uint64_t i)
 {
     assert_int_equal(result_init(r, (uint32_t)job->n_metrics, (uint32_t)job->n_traj,
-                                 (uint32_t)T),
+                                 (uint32_t)T, 0),
                      LS_OK);
     r->index = i;
     r->status = row_status(i);

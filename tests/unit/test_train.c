@@ -184,7 +184,7 @@ static void setup(struct fixture *f, double lr_factor)
                                     f->job.train.log_spacing, &f->steps, &f->T),
                      LS_OK);
     assert_int_equal(result_init(&f->res, (uint32_t)f->job.n_metrics, (uint32_t)f->job.n_traj,
-                                 (uint32_t)f->T),
+                                 (uint32_t)f->T, 0),
                      LS_OK);
 }
 
@@ -385,7 +385,7 @@ static void test_train_point(void **state)
     assert_int_equal(f.job.grid.n_points, 1);
     assert_int_equal(train_schedule(f.job.max_steps_all, 16, "log", &f.steps, &f.T), LS_OK);
     assert_int_equal(result_init(&f.res, (uint32_t)f.job.n_metrics, (uint32_t)f.job.n_traj,
-                                 (uint32_t)f.T), LS_OK);
+                                 (uint32_t)f.T, 0), LS_OK);
     assert_int_equal(train_point(&f.job, 0, f.steps, f.T, &f.res, NULL, NULL), LS_OK);
     assert_int_equal(f.res.status, LS_ST_DONE);
     assert_true(f.res.key[0] != '\0');
@@ -395,7 +395,7 @@ static void test_train_point(void **state)
 
     f.job.data.support = 41; /* more non-zeros than dimensions */
     assert_int_equal(result_init(&f.res, (uint32_t)f.job.n_metrics, (uint32_t)f.job.n_traj,
-                                 (uint32_t)f.T), LS_OK);
+                                 (uint32_t)f.T, 0), LS_OK);
     assert_int_equal(train_point(&f.job, 0, f.steps, f.T, &f.res, NULL, NULL), LS_OK);
     assert_int_equal(f.res.status, LS_ST_FAILED);
     assert_true(isnan(f.res.metrics[0]));
