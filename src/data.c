@@ -188,6 +188,21 @@ void data_destroy(struct ls_data **d)
     free((*d)->X);
     free((*d)->y);
     free((*d)->beta_star);
+    free((*d)->X_test);
+    free((*d)->y_test);
     free(*d);
     *d = NULL;
+}
+
+void data_gather(const struct ls_data *d, const size_t *idx, size_t b, struct ls_data *batch)
+{
+    double *X = batch->X, *y = batch->y;
+    *batch = *d;
+    batch->X = X;
+    batch->y = y;
+    batch->n = b;
+    for (size_t i = 0; i < b; i++) {
+        memcpy(X + i * d->d, d->X + idx[i] * d->d, d->d * sizeof *X);
+        y[i] = d->y[idx[i]];
+    }
 }
