@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lazysweep/error.h"
+#include "lazysweep/mem.h"
 #include "lazysweep/rng.h"
 
 struct data_kind {
@@ -21,20 +22,6 @@ struct data_kind {
     int (*generate)(const struct ls_job *job, struct ls_data *d); /* d->n, d->d already set */
 };
 
-/* 64-byte aligned, zeroed doubles (the same alignment model_alloc gives, so BLAS takes the same
- * code path for X on every rank). Kept local so data does not depend on model. */
-static double *data_alloc(size_t n)
-{
-    if (n > (SIZE_MAX - 63) / sizeof(double))
-        return NULL;
-    size_t bytes = (n * sizeof(double) + 63) / 64 * 64;
-    if (bytes == 0)
-        bytes = 64;
-    double *p = aligned_alloc(64, bytes);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
-}
 
 /* ---- sparse_regression: x ~ N(0, I_d), y = <β*, x> + σ ε, β* with `support` entries 1/√s ---- */
 
@@ -107,7 +94,7 @@ static int sparse_generate(const struct ls_job *job, struct ls_data *d)
 {
     int rc = LS_OK;
     size_t *perm = malloc(d->d * sizeof *perm);
-    d->beta_star = data_alloc(d->d);
+    d->beta_star = ls_doubles(d->d);
     LS_CHECK_ALLOC(perm);
     LS_CHECK_ALLOC(d->beta_star);
     d->noise_std = job->data.noise_std;
@@ -169,8 +156,8 @@ int data_create(const struct ls_job *job, struct ls_data **out)
     LS_CHECK_ALLOC(d);
     d->n = (size_t)job->data.n_train;
     d->d = (size_t)job->data.dim;
-    d->X = data_alloc(d->n * d->d);
-    d->y = data_alloc(d->n);
+    d->X = ls_doubles(d->n * d->d);
+    d->y = ls_doubles(d->n);
     LS_CHECK_ALLOC(d->X);
     LS_CHECK_ALLOC(d->y);
     LS_CALL(k->generate(job, d));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lazysweep/diagonal.h"
+#include "lazysweep/mem.h"
 
 static const struct ls_model_ops *const families[] = {
     &diagonal_ops,
@@ -45,13 +46,5 @@ int model_has_metric(const struct ls_model_ops *ops, const char *name)
 
 double *model_alloc(size_t n)
 {
-    if (n > (SIZE_MAX - 63) / sizeof(double))
-        return NULL;
-    size_t bytes = (n * sizeof(double) + 63) / 64 * 64; /* aligned_alloc needs a multiple */
-    if (bytes == 0)
-        bytes = 64;
-    double *p = aligned_alloc(64, bytes);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
+    return ls_doubles(n);
 }
