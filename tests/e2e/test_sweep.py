@@ -116,6 +116,8 @@ def test_sigterm_exits_3_and_rerun_completes(tmp_path):
     # job and exiting 1, whatever the ranks return; it forwards SIGUSR1, tested below).
     p = start(job, out, 3)
     wait_for_records(out, 4)
+    st = lazysweep("status", out)
+    assert st.returncode == 0 and "state: running" in st.stdout and "ETA" in st.stdout, st.stdout
     for pid in children(p.pid):
         os.kill(pid, signal.SIGTERM)
     t0 = time.time()
@@ -150,6 +152,11 @@ def test_changed_job_is_refused(tmp_path):
     assert r.returncode == 2
     assert "train.lr" in r.stderr
     assert out.read_bytes() == before
+    r = run(job, out, extra=("--fresh",))
+    assert r.returncode == 0, r.stderr
+    assert len(journal_records(str(out) + ".journal")) == 18
+    with h5py.File(out, "r") as f:
+        assert "lr: 0.001" in f["job"][()].decode()
 
 
 def test_extended_grid_keeps_finished_points(tmp_path):
