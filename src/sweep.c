@@ -421,9 +421,12 @@ static int farm_loop(struct coord *c, int size, double *worker_cpu, int *abandon
         if (flag) {
             rc = handle(c, &f, &st, &buf, &cap);
             us = 0;
-            continue;
         }
-        rc = housekeeping(c, 0);
+        /* Also between messages, so a steady stream of results cannot starve flushes. */
+        if (rc == LS_OK)
+            rc = housekeeping(c, 0);
+        if (flag)
+            continue;
         if (c->stopping && now_mono() > f.deadline) {
             *abandoned = 1;
             break;
