@@ -7,7 +7,10 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iinclude \
            $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+# hdf5_hl: dimension scales, so netCDF-4 readers (xarray) see named dimensions.
+LDLIBS  += -lhdf5_hl $(shell pkg-config --libs $(PKGS)) -lm
+# GLPK (the ℓ1 reference solution, theory_lp.c) ships no pkg-config file.
+LDLIBS  += -lglpk
 SAN     ?=
 ifneq ($(SAN),)
 CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -18,10 +21,16 @@ LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Small drivers that expose library functions to the e2e tests (not cmocka tests).
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+# Speed benchmarks over the library (run by `make bench`; built by `all` so they never rot).
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 PYTEST   := /usr/bin/python3 -m pytest
 
-.PHONY: all deps run test unit e2e bench asan ubsan format clean
-all: $(BUILD)/lazysweep $(BUILD)/liblazysweep.a $(TEST_BIN)
+.PHONY: all deps run test unit e2e slurm bench asan asan-unit asan-e2e ubsan fuzz format clean
+all: $(BUILD)/lazysweep $(BUILD)/liblazysweep.a $(TEST_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/lazysweep/*.h) | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -35,7 +44,13 @@ $(BUILD)/lazysweep: $(BUILD)/obj/main.o $(BUILD)/liblazysweep.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblazysweep.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/liblazysweep.a $(LDLIBS) -lcmocka -o $@
 
-$(BUILD)/obj $(BUILD)/tests:
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/liblazysweep.a | $(BUILD)/tools
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/liblazysweep.a $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/liblazysweep.a | $(BUILD)/bench
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/liblazysweep.a $(LDLIBS) -o $@
+
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/tools $(BUILD)/bench:
 	mkdir -p $@
 
 deps:
@@ -56,23 +71,40 @@ test: deps
 	$(MAKE) all
 	@sh scripts/run-unit.sh $(BUILD)/tests
 	$(MAKE) asan-unit
+	$(MAKE) asan-e2e
 	$(PYTEST) -q tests/e2e
+	$(PYTEST) -q -rs tests/slurm
 
-bench: deps
+# A real single-node Slurm cluster (tests/slurm/cluster.sh, root only; skipped otherwise).
+slurm: all
+	$(PYTEST) -q -rs tests/slurm
+
+# `deps.sh bench` adds the optional benchmark packages (python3-torch, for bench/torch_mlp.py).
+bench:
+	@sh scripts/deps.sh bench
 	$(MAKE) all
 	@sh bench/sweep_throughput.sh
+	@sh bench/mlp_bench.sh $(BUILD)/bench/mlp_speed
 
 # Sanitizer builds in their own directories; the unit tests and the bad-job corpus run under them.
 asan:
 	$(MAKE) BUILD=build/asan SAN=address,undefined all
 asan-unit: asan
 	@ASAN_OPTIONS=detect_leaks=0 sh scripts/run-unit.sh build/asan/tests
+# The bad-job corpus against the sanitizer binary: any ASan/UBSan report aborts it (exit != 2).
+asan-e2e: asan
+	ASAN_OPTIONS=detect_leaks=0 LAZYSWEEP_BIN=build/asan/lazysweep \
+	    $(PYTEST) -q tests/e2e/test_faults.py -k "bad_job or unwritable or unreadable"
+
+# libFuzzer on the job-file loader (clang, ASan + UBSan) for FUZZ_SECONDS (default 60). Not in CI.
+fuzz:
+	@sh scripts/fuzz.sh $(BUILD) "$(shell pkg-config --cflags $(PKGS))" "$(LDLIBS)" $(LIB_SRC)
 ubsan:
 	$(MAKE) BUILD=build/ubsan SAN=undefined all
 	@sh scripts/run-unit.sh build/ubsan/tests
 
 format:
-	clang-format -i src/*.c include/lazysweep/*.h tests/unit/*.c
+	clang-format -i src/*.c include/lazysweep/*.h tests/unit/*.c tests/tools/*.c
 
 clean:
 	rm -rf build

@@ -1,6 +1,7 @@
 #!/bin/sh
 # `make run`: the quickstart sweep on local MPI ranks (1 coordinator + 2 workers), then where the
-# results went and a short summary. Rerunning resumes (nothing to do once complete).
+# results went and a short summary (`lazysweep report`: population error per α and depth, over
+# seeds). Rerunning resumes (nothing to do once complete).
 set -eu
 NP=${NP:-3}
 OUT=${OUT:-results/quickstart.h5}
@@ -14,4 +15,7 @@ mpirun --oversubscribe -np "$NP" build/lazysweep run jobs/quickstart.yaml -o "$O
 echo
 build/lazysweep status "$OUT"
 echo
-/usr/bin/python3 scripts/summary.py "$OUT"
+build/lazysweep report "$OUT" --metric population_error
+echo
+echo "Figures: build/lazysweep report $OUT --plot alpha.png --x init_scale --logx --logy"
+echo "(more in README.md, 'Analysing results')"

@@ -19,6 +19,7 @@
 #include "lazysweep/data.h"
 #include "lazysweep/error.h"
 #include "lazysweep/model.h"
+#include "lazysweep/optim.h"
 #include "lazysweep/rng.h"
 #include "lazysweep/yamltree.h"
 
@@ -28,6 +29,18 @@ enum key_flags {
     K_FAMILY = 4,   /* a registered model family */
     K_KIND = 8,     /* a data kind (messages say so) */
     K_SCALED = 16,  /* a number or {base, scale: {...}} (struct ls_scaled) */
+    K_PER_LAYER = 64, /* a number, or a list of them one per layer (struct ls_reals) */
+    K_SEQ = 128,      /* a list of numbers (struct ls_list); never an axis */
+    K_FILE = 256,     /* a string of up to LS_FILE_MAX - 1 bytes (a path) */
+    K_DISTINCT = 512, /* K_SEQ: no value twice */
+};
+
+/* A string key whose allowed values and default depend on the model family: one entry per
+ * family the key applies to, ended by a NULL family. */
+struct family_values {
+    const char *family;
+    const char *const *allowed;
+    const char *sdef;
 };
 
 struct key_def {
@@ -45,59 +58,191 @@ struct key_def {
     const char *kind;            /* applies only to this data kind, or NULL */
     const char *no_axis;         /* why it cannot be a grid axis, or NULL */
     const char *canon;           /* the canonical axis that sweeps it, or NULL */
+    const struct family_values *by_family; /* replaces allowed, sdef and family, or NULL */
+    const char *when;            /* applies only when this string key ... */
+    const char *const *when_in;  /* ... has one of these values (NULL-terminated) */
 };
 
 #define OFF(field) offsetof(struct ls_job, field)
 #define SCHEDULE "it shapes the logged-step schedule that every point shares"
 
-static const char *const init_values[] = {"constant", "random", NULL};
-static const char *const data_kinds[] = {"sparse_regression", NULL};
-static const char *const optimizers[] = {"gd", NULL};
+static const char *const diagonal_inits[] = {"constant", "random", NULL};
+static const char *const mlp_inits[] = {"gaussian", "uniform", "orthogonal", NULL};
+static const char *const matrix_inits[] = {"identity", "gaussian", NULL};
+static const struct family_values init_values[] = {
+    {"diagonal", diagonal_inits, "constant"},
+    {"mlp", mlp_inits, "gaussian"},
+    {"matrix", matrix_inits, "identity"},
+    {NULL, NULL, NULL},
+};
+static const char *const activations[] = {"relu", "leaky_relu", "tanh", "linear", NULL};
+static const char *const variances[] = {"he", "lecun", "xavier", "pytorch", "explicit", NULL};
+static const char *const parametrizations[] = {"standard", "ntk", NULL};
+static const char *const scale_modes[] = {"weights", "output", NULL};
+static const char *const losses[] = {"mse", "bce", "cross_entropy", "soft_f1", "soft_accuracy",
+                                     NULL};
+static const char *const data_kinds[] = {"sparse_regression", "teacher_student", "points1d",
+                                         "blobs", "fashion_mnist", "hdf5", "matrix_completion",
+                                         "matrix_sensing", NULL};
+/* Which data kinds a data key applies to (with .when = "data.kind"). */
+static const char *const k_generated[] = {"sparse_regression", "teacher_student", "blobs",
+                                          "matrix_completion", "matrix_sensing", NULL};
+static const char *const k_sized[] = {"sparse_regression", "teacher_student", "blobs",
+                                      "fashion_mnist", "hdf5", NULL};
+static const char *const k_test[] = {"sparse_regression", "teacher_student", "blobs",
+                                     "fashion_mnist", NULL};
+static const char *const k_noise[] = {"sparse_regression", "teacher_student",
+                                      "matrix_completion", "matrix_sensing", NULL};
+static const char *const k_matrix[] = {"matrix_completion", "matrix_sensing", NULL};
+static const char *const k_completion[] = {"matrix_completion", NULL};
+static const char *const k_sensing[] = {"matrix_sensing", NULL};
+static const char *const k_flips[] = {"teacher_student", "blobs", NULL};
+static const char *const k_teacher[] = {"teacher_student", NULL};
+static const char *const k_points[] = {"points1d", NULL};
+static const char *const k_blobs[] = {"blobs", NULL};
+static const char *const k_fmnist[] = {"fashion_mnist", NULL};
+static const char *const k_scaled[] = {"fashion_mnist", "hdf5", NULL};
+static const char *const k_hdf5[] = {"hdf5", NULL};
+static const char *const scalings[] = {"unit", "standardize", "none", NULL};
+static const char *const tasks[] = {"regression", "binary", "classes", NULL};
+static const char *const optimizers[] = {"gd", "sgd", "momentum", "nesterov", "adam", "adamw",
+                                         NULL};
+static const char *const o_batched[] = {"sgd", "momentum", "nesterov", "adam", "adamw", NULL};
+static const char *const o_momentum[] = {"momentum", "nesterov", NULL};
+static const char *const o_adam[] = {"adam", "adamw", NULL};
+static const char *const schedules[] = {"constant", "step", "halve_on_rise", NULL};
+static const char *const s_step[] = {"step", NULL};
+#define KIND(list) .when = "data.kind", .when_in = (list)
+#define OPTIMIZER(list) .when = "train.optimizer", .when_in = (list)
+#define LIST_AXIS "lists are not swept"
+#define FILE_AXIS "file and dataset paths are not swept"
 static const char *const spacings[] = {"log", "linear", NULL};
 
 /* Sorted by path: the canonical text lists keys in this order. */
 static const struct key_def keys[] = {
+    {.path = "data.classes", .type = LS_T_INT, .off = OFF(data.classes), .imin = 0, .imax = 9,
+     .flags = K_SEQ | K_DISTINCT, KIND(k_fmnist), .no_axis = LIST_AXIS},
     {.path = "data.dim", .type = LS_T_INT, .off = OFF(data.dim), .imin = 1, .imax = 1000000000,
-     .def = 1000},
+     .def = 1000, KIND(k_generated)},
+    {.path = "data.file", .type = LS_T_STR, .off = OFF(data.file), .flags = K_FILE,
+     KIND(k_hdf5), .no_axis = FILE_AXIS},
     {.path = "data.kind", .type = LS_T_STR, .off = OFF(data.kind), .allowed = data_kinds,
      .flags = K_REQUIRED | K_KIND, .no_axis = "a sweep has one data kind"},
+    {.path = "data.label_noise", .type = LS_T_REAL, .off = OFF(data.label_noise), .rmin = 0,
+     .rmax = 1, .rmax_open = 1, .def = 0, KIND(k_flips)},
+    {.path = "data.n_classes", .type = LS_T_INT, .off = OFF(data.n_classes), .imin = 0,
+     .imax = 100000, .def = 0, KIND(k_teacher)},
+    {.path = "data.n_test", .type = LS_T_INT, .off = OFF(data.n_test), .imin = 0,
+     .imax = 1000000000, .def = 0, KIND(k_test)},
+    {.path = "data.measurements", .type = LS_T_INT, .off = OFF(data.measurements), .imin = 1,
+     .imax = 1000000000, .def = 200, KIND(k_sensing)},
     {.path = "data.n_train", .type = LS_T_INT, .off = OFF(data.n_train), .imin = 1,
-     .imax = 1000000000, .def = 100},
+     .imax = 1000000000, .def = 100, KIND(k_sized)},
     {.path = "data.noise_std", .type = LS_T_REAL, .off = OFF(data.noise_std), .rmin = 0,
-     .rmax = INFINITY, .def = 0.1},
+     .rmax = INFINITY, .def = 0.1, KIND(k_noise)},
+    {.path = "data.observed", .type = LS_T_INT, .off = OFF(data.observed), .imin = 1,
+     .imax = 1000000000, .def = 200, KIND(k_completion)},
+    {.path = "data.one_vs_rest", .type = LS_T_INT, .off = OFF(data.one_vs_rest), .imin = -1,
+     .imax = 9, .def = -1, KIND(k_fmnist)},
+    {.path = "data.path", .type = LS_T_STR, .off = OFF(data.path), .flags = K_FILE,
+     .sdef = "/usr/share/datasets/fashion-mnist", KIND(k_fmnist), .no_axis = FILE_AXIS},
+    {.path = "data.positive_fraction", .type = LS_T_REAL, .off = OFF(data.positive_fraction),
+     .rmin = 0, .rmin_open = 1, .rmax = 1, .rmax_open = 1, .def = 0.5, KIND(k_blobs)},
+    {.path = "data.rank", .type = LS_T_INT, .off = OFF(data.rank), .imin = 1,
+     .imax = 1000000000, .def = 2, KIND(k_matrix)},
+    {.path = "data.scaling", .type = LS_T_STR, .off = OFF(data.scaling), .allowed = scalings,
+     .sdef = "unit", KIND(k_scaled)},
+    {.path = "data.separation", .type = LS_T_REAL, .off = OFF(data.separation), .rmin = 0,
+     .rmax = INFINITY, .def = 2, KIND(k_blobs)},
     {.path = "data.support", .type = LS_T_INT, .off = OFF(data.support), .imin = 1,
      .imax = 1000000000, .def = 5, .kind = "sparse_regression"},
+    {.path = "data.task", .type = LS_T_STR, .off = OFF(data.task), .allowed = tasks,
+     .sdef = "regression", KIND(k_hdf5), .no_axis = "it fixes what y means"},
+    {.path = "data.teacher_depth", .type = LS_T_INT, .off = OFF(data.teacher_depth), .imin = 0,
+     .imax = 1000, .def = 1, KIND(k_teacher)},
+    {.path = "data.teacher_width", .type = LS_T_INT, .off = OFF(data.teacher_width), .imin = 1,
+     .imax = 1000000, .def = 10, KIND(k_teacher)},
+    {.path = "data.test_fraction", .type = LS_T_REAL, .off = OFF(data.test_fraction), .rmin = 0,
+     .rmax = 1, .rmax_open = 1, .def = 0.2, KIND(k_hdf5)},
+    {.path = "data.x", .type = LS_T_REAL, .off = OFF(data.x), .rmin = -INFINITY,
+     .rmax = INFINITY, .flags = K_SEQ, KIND(k_points), .no_axis = LIST_AXIS},
+    {.path = "data.x_dataset", .type = LS_T_STR, .off = OFF(data.x_dataset), .flags = K_FILE,
+     .sdef = "X", KIND(k_hdf5), .no_axis = FILE_AXIS},
+    {.path = "data.y", .type = LS_T_REAL, .off = OFF(data.y), .rmin = -INFINITY,
+     .rmax = INFINITY, .flags = K_SEQ, KIND(k_points), .no_axis = LIST_AXIS},
+    {.path = "data.y_dataset", .type = LS_T_STR, .off = OFF(data.y_dataset), .flags = K_FILE,
+     .sdef = "y", KIND(k_hdf5), .no_axis = FILE_AXIS},
+    {.path = "model.activation", .type = LS_T_STR, .off = OFF(model.activation),
+     .allowed = activations, .sdef = "relu", .family = "mlp"},
+    {.path = "model.antisymmetric", .type = LS_T_BOOL, .off = OFF(model.antisymmetric), .def = 0,
+     .family = "mlp"},
+    {.path = "model.bias", .type = LS_T_BOOL, .off = OFF(model.bias), .def = 1, .family = "mlp"},
+    {.path = "model.bias_scale", .type = LS_T_REAL, .off = OFF(model.bias_scale), .rmin = 0,
+     .rmax = INFINITY, .def = 0, .flags = K_PER_LAYER, .family = "mlp"},
     {.path = "model.depth", .type = LS_T_INT, .off = OFF(model.depth), .imin = 1, .imax = 10000,
      .def = 2, .canon = "depth"},
     {.path = "model.family", .type = LS_T_STR, .off = OFF(model.family),
      .flags = K_REQUIRED | K_FAMILY, .no_axis = "a sweep has one model family"},
-    {.path = "model.init", .type = LS_T_STR, .off = OFF(model.init), .allowed = init_values,
-     .sdef = "constant", .family = "diagonal"},
+    {.path = "model.init", .type = LS_T_STR, .off = OFF(model.init), .by_family = init_values},
     {.path = "model.init_scale", .type = LS_T_REAL, .off = OFF(model.init_scale), .rmin = 0,
      .rmin_open = 1, .rmax = 1e12, .def = 1.0, .canon = "init_scale"},
+    {.path = "model.leaky_slope", .type = LS_T_REAL, .off = OFF(model.leaky_slope), .rmin = 0,
+     .rmax = 1, .def = 0.01, .family = "mlp"},
+    {.path = "model.parametrization", .type = LS_T_STR, .off = OFF(model.parametrization),
+     .allowed = parametrizations, .sdef = "standard", .family = "mlp"},
+    {.path = "model.scale_mode", .type = LS_T_STR, .off = OFF(model.scale_mode),
+     .allowed = scale_modes, .sdef = "weights", .family = "mlp"},
     {.path = "model.sparsity", .type = LS_T_REAL, .off = OFF(model.sparsity), .rmin = 0, .rmax = 1,
      .rmax_open = 1, .def = 0, .canon = "sparsity"},
+    {.path = "model.variance", .type = LS_T_STR, .off = OFF(model.variance),
+     .allowed = variances, .sdef = "he", .family = "mlp"},
+    {.path = "model.weight_scale", .type = LS_T_REAL, .off = OFF(model.weight_scale), .rmin = 0,
+     .rmax = INFINITY, .def = 1, .flags = K_PER_LAYER, .family = "mlp"},
     {.path = "model.width", .type = LS_T_INT, .off = OFF(model.width), .imin = 1,
      .imax = 1000000000, .def = 1, .canon = "width"},
     {.path = "name", .type = LS_T_STR, .off = OFF(name), .flags = K_REQUIRED | K_IDENT,
      .no_axis = "it names the whole sweep"},
     {.path = "seed", .type = LS_T_INT, .off = OFF(seed), .imin = 0, .imax = INT64_MAX, .def = 0,
      .no_axis = "the master seed is fixed; the axis 'seed' sweeps the per-point seed"},
+    {.path = "train.batch_size", .type = LS_T_INT, .off = OFF(train.batch_size), .imin = 0,
+     .imax = 1000000000, .def = 0, OPTIMIZER(o_batched)},
+    {.path = "train.beta1", .type = LS_T_REAL, .off = OFF(train.beta1), .rmin = 0, .rmax = 1,
+     .rmax_open = 1, .def = 0.9, OPTIMIZER(o_adam)},
+    {.path = "train.beta2", .type = LS_T_REAL, .off = OFF(train.beta2), .rmin = 0, .rmax = 1,
+     .rmax_open = 1, .def = 0.999, OPTIMIZER(o_adam)},
+    {.path = "train.eps", .type = LS_T_REAL, .off = OFF(train.eps), .rmin = 0, .rmin_open = 1,
+     .rmax = INFINITY, .def = 1e-8, OPTIMIZER(o_adam)},
     {.path = "train.log.points", .type = LS_T_INT, .off = OFF(train.log_points), .imin = 2,
      .imax = 100000, .def = 64, .no_axis = SCHEDULE},
     {.path = "train.log.spacing", .type = LS_T_STR, .off = OFF(train.log_spacing),
      .allowed = spacings, .sdef = "log", .no_axis = SCHEDULE},
+    {.path = "train.loss", .type = LS_T_STR, .off = OFF(train.loss), .allowed = losses,
+     .sdef = "mse", .family = "mlp"},
     /* As an axis train.lr sets lr.base and keeps the exponents. */
     {.path = "train.lr", .type = LS_T_REAL, .off = OFF(train.lr.base), .rmin = 0, .rmin_open = 1,
      .rmax = INFINITY, .flags = K_REQUIRED | K_SCALED},
+    {.path = "train.lr_decay.at", .type = LS_T_INT, .off = OFF(train.lr_decay_at), .imin = 1,
+     .imax = 1000000000000, .flags = K_SEQ | K_DISTINCT, .when = "train.lr_schedule",
+     .when_in = s_step, .no_axis = LIST_AXIS},
+    {.path = "train.lr_decay.factor", .type = LS_T_REAL, .off = OFF(train.lr_decay_factor),
+     .rmin = 0, .rmin_open = 1, .rmax = INFINITY, .def = 0.1, .when = "train.lr_schedule",
+     .when_in = s_step},
+    {.path = "train.lr_schedule", .type = LS_T_STR, .off = OFF(train.lr_schedule),
+     .allowed = schedules, .sdef = "constant",
+     .no_axis = "a sweep has one schedule (sweep train.lr_decay.factor instead)"},
     {.path = "train.max_seconds", .type = LS_T_REAL, .off = OFF(train.max_seconds), .rmin = 0,
      .rmax = INFINITY, .def = 0},
     {.path = "train.max_steps", .type = LS_T_INT, .off = OFF(train.max_steps), .imin = 1,
      .imax = 1000000000000, .def = 1000},
+    {.path = "train.momentum", .type = LS_T_REAL, .off = OFF(train.momentum), .rmin = 0,
+     .rmax = 1, .rmax_open = 1, .def = 0.9, OPTIMIZER(o_momentum)},
     {.path = "train.optimizer", .type = LS_T_STR, .off = OFF(train.optimizer),
      .allowed = optimizers, .sdef = "gd", .no_axis = "a sweep has one optimizer"},
     {.path = "train.stop_loss", .type = LS_T_REAL, .off = OFF(train.stop_loss), .rmin = 0,
      .rmax = INFINITY, .def = 0},
+    /* Like train.lr: a number or {base, scale}; as an axis it sets the base. */
+    {.path = "train.weight_decay", .type = LS_T_REAL, .off = OFF(train.weight_decay.base),
+     .rmin = 0, .rmax = INFINITY, .def = 0, .flags = K_SCALED},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -113,7 +258,7 @@ static const char *const canon_names[] = {
 #define N_CANON (sizeof canon_names / sizeof canon_names[0])
 
 /* Sections are mappings of keys; the required ones hold required keys. */
-static const char *const sections[] = {"model", "data", "train", "train.log"};
+static const char *const sections[] = {"model", "data", "train", "train.log", "train.lr_decay"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 #define MAX_EXACT_INT 9007199254740992.0 /* 2^53: larger integers do not survive a double */
@@ -221,6 +366,45 @@ static const struct key_def *find_row(const char *path)
     return NULL;
 }
 
+/* The family's entry of a key whose values depend on the family, or NULL. */
+static const struct family_values *family_entry(const struct key_def *row, const char *family)
+{
+    for (const struct family_values *f = row->by_family; f && f->family; f++)
+        if (strcmp(f->family, family) == 0)
+            return f;
+    return NULL;
+}
+
+static int applies_to_family(const struct key_def *row, const char *family)
+{
+    if (row->by_family)
+        return family_entry(row, family) != NULL;
+    return row->family == NULL || strcmp(row->family, family) == 0;
+}
+
+static const struct key_def *find_row(const char *path);
+
+/* Does the `when` key (a string key: data.kind, train.optimizer, ...) hold one of when_in? */
+static int applies_when(const struct ls_job *job, const struct key_def *row)
+{
+    const struct key_def *gate = row->when ? find_row(row->when) : NULL;
+    if (gate == NULL)
+        return 1;
+    const char *value = (const char *)job + gate->off;
+    for (const char *const *w = row->when_in; w && *w; w++)
+        if (strcmp(*w, value) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does the key mean anything for this job's model family, data kind, optimizer, schedule? */
+static int row_applies(const struct ls_job *job, const struct key_def *row)
+{
+    return applies_to_family(row, job->model.family) &&
+           (row->kind == NULL || strcmp(row->kind, job->data.kind) == 0) &&
+           applies_when(job, row);
+}
+
 /* Axis name → row: a canonical name, else the dotted path of a key. */
 static const struct key_def *axis_row(const char *name)
 {
@@ -270,7 +454,9 @@ static void put_value(struct ls_job *job, const struct key_def *row, const struc
     else if (row->type == LS_T_BOOL)
         memcpy(p, &v->b, sizeof v->b);
     else
-        snprintf(p, LS_NAME_MAX, "%s", v->s);
+        snprintf(p, row->flags & K_FILE ? LS_FILE_MAX : LS_NAME_MAX, "%s", v->s);
+    if (row->flags & K_PER_LAYER) /* one number: the scalar form, whatever was listed before */
+        memset(p + offsetof(struct ls_reals, n), 0, sizeof(int64_t));
 }
 
 static int64_t get_int(const struct ls_job *job, const struct key_def *row)
@@ -404,17 +590,23 @@ static int parse_real(struct ctx *c, const char *what, const struct yt_node *n, 
     return LS_OK;
 }
 
-static int parse_string(struct ctx *c, const char *what, const struct yt_node *n, const char **out)
+static int parse_string_max(struct ctx *c, const char *what, const struct yt_node *n,
+                            const char **out, size_t max)
 {
     int rc = need_scalar(c, what, n, LS_T_STR);
     if (rc != LS_OK)
         return rc;
     if (strlen(n->text) != n->len)
         return FAIL(c, n, "%s must not contain NUL characters", what);
-    if (n->len >= LS_NAME_MAX)
-        return FAIL(c, n, "%s is longer than %d characters", what, LS_NAME_MAX - 1);
+    if (n->len >= max)
+        return FAIL(c, n, "%s is longer than %zu characters", what, max - 1);
     *out = n->text;
     return LS_OK;
+}
+
+static int parse_string(struct ctx *c, const char *what, const struct yt_node *n, const char **out)
+{
+    return parse_string_max(c, what, n, out, LS_NAME_MAX);
 }
 
 static int parse_scalar(struct ctx *c, const struct key_def *row, const struct yt_node *n,
@@ -425,7 +617,8 @@ static int parse_scalar(struct ctx *c, const struct key_def *row, const struct y
     if (row->type == LS_T_REAL)
         return parse_real(c, row->path, n, &v->r);
     if (row->type == LS_T_STR)
-        return parse_string(c, row->path, n, &v->s);
+        return parse_string_max(c, row->path, n, &v->s,
+                                row->flags & K_FILE ? LS_FILE_MAX : LS_NAME_MAX);
     int rc = need_scalar(c, row->path, n, LS_T_BOOL);
     if (rc == LS_OK && strcmp(n->text, "true") != 0 && strcmp(n->text, "false") != 0)
         return FAIL(c, n, "%s must be true or false, not '%.40s'", row->path, n->text);
@@ -463,12 +656,17 @@ static int check_string(struct ctx *c, const struct key_def *row, const char *s,
         join_list(model_families(), list, sizeof list);
         return fail_at(c, line, col, "unknown model family '%s' (known: %s)", s, list);
     }
-    if (row->allowed == NULL)
+    const char *const *allowed = row->allowed;
+    if (row->by_family) {
+        const struct family_values *f = family_entry(row, c->job->model.family);
+        allowed = f ? f->allowed : NULL;
+    }
+    if (allowed == NULL)
         return LS_OK;
-    for (size_t i = 0; row->allowed[i]; i++)
-        if (strcmp(row->allowed[i], s) == 0)
+    for (size_t i = 0; allowed[i]; i++)
+        if (strcmp(allowed[i], s) == 0)
             return LS_OK;
-    join_list(row->allowed, list, sizeof list);
+    join_list(allowed, list, sizeof list);
     if (row->flags & K_KIND)
         return fail_at(c, line, col, "unknown data kind '%s' (known: %s)", s, list);
     return fail_at(c, line, col, "%s must be one of %s, not '%s'", row->path, list, s);
@@ -599,9 +797,21 @@ static void set_defaults(struct ls_job *job)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
         const struct key_def *row = &keys[i];
-        struct value v = {.i = (int64_t)row->def, .r = row->def, .s = row->sdef};
-        if (!(row->flags & K_REQUIRED) && (row->type != LS_T_STR || row->sdef))
-            put_value(job, row, &v);
+        struct value v = {.i = (int64_t)row->def, .r = row->def, .s = row->sdef,
+                          .b = row->def != 0};
+        if (!(row->flags & (K_REQUIRED | K_SEQ)) && (row->type != LS_T_STR || row->sdef))
+            put_value(job, row, &v); /* a list's default is the empty list of the zeroed job */
+    }
+}
+
+/* The defaults that depend on the model family, once it is known. */
+static void set_family_defaults(struct ls_job *job)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const struct family_values *f = family_entry(&keys[i], job->model.family);
+        struct value v = {.s = f ? f->sdef : NULL};
+        if (v.s)
+            put_value(job, &keys[i], &v);
     }
 }
 
@@ -615,21 +825,31 @@ static const char *last_part(const char *path)
 static int check_applies(struct ctx *c, const struct key_def *row, const struct yt_node *k)
 {
     const struct ls_job *job = c->job;
-    if (row->family && strcmp(row->family, job->model.family) != 0)
+    if (!applies_to_family(row, job->model.family))
         return FAIL(c, k, "key '%s' does not apply to model family '%s'", last_part(row->path),
                     job->model.family);
     if (row->kind && strcmp(row->kind, job->data.kind) != 0)
         return FAIL(c, k, "key '%s' does not apply to data kind '%s'", last_part(row->path),
                     job->data.kind);
+    if (!applies_when(job, row)) {
+        char list[256];
+        join_list(row->when_in, list, sizeof list);
+        return FAIL(c, k, "key '%s' does not apply to %s '%s' (only to %s)", row->path,
+                    strcmp(row->when, "data.kind") == 0 ? "data kind" : row->when,
+                    (const char *)job + find_row(row->when)->off, list);
+    }
     return LS_OK;
 }
 
-static int parse_lr_scale(struct ctx *c, const struct yt_node *m, double exp[3])
+static int parse_lr_scale(struct ctx *c, const char *path, const struct yt_node *m,
+                          struct ls_scaled *out)
 {
-    static const char *const names[] = {"init_scale", "width", "depth", NULL};
-    char buf[64], what[64];
+    static const char *const names[] = {"init_scale", "width", "depth", "init_scale_per_depth",
+                                        NULL};
+    double *exp[] = {&out->exp[0], &out->exp[1], &out->exp[2], &out->per_depth};
+    char buf[64], what[LS_PATH_MAX + 32];
     if (m->kind != YT_MAP)
-        return FAIL(c, m, "train.lr.scale must be a mapping of exponents, not %s",
+        return FAIL(c, m, "%s.scale must be a mapping of exponents, not %s", path,
                     describe(m, buf, sizeof buf));
     for (size_t i = 0; i < m->n; i++) {
         const struct yt_node *k = m->kid[2 * i], *v = m->kid[2 * i + 1];
@@ -637,17 +857,29 @@ static int parse_lr_scale(struct ctx *c, const struct yt_node *m, double exp[3])
         while (names[j] && strcmp(names[j], k->text) != 0)
             j++;
         if (names[j] == NULL)
-            return FAIL(c, k, "unknown key 'train.lr.scale.%.40s' (expected one of: init_scale, "
-                              "width, depth)", k->text);
-        snprintf(what, sizeof what, "train.lr.scale.%s", names[j]);
-        int rc = parse_real(c, what, v, &exp[j]);
+            return FAIL(c, k, "unknown key '%s.scale.%.40s' (expected one of: init_scale, "
+                              "width, depth, init_scale_per_depth)", path, k->text);
+        snprintf(what, sizeof what, "%s.scale.%s", path, names[j]);
+        int rc = parse_real(c, what, v, exp[j]);
         if (rc != LS_OK)
             return rc;
     }
     return LS_OK;
 }
 
-/* `lr: 0.1` or `lr: {base: 0.1, scale: {init_scale: -2, width: -1}}`. */
+/* max: a cap on the scaled value, positive like the value itself. */
+static int parse_lr_max(struct ctx *c, const struct key_def *row, const struct yt_node *v,
+                        struct ls_scaled *out)
+{
+    char what[LS_PATH_MAX + 8];
+    snprintf(what, sizeof what, "%s.max", row->path);
+    int rc = parse_real(c, what, v, &out->max);
+    if (rc == LS_OK && !(out->max > 0))
+        rc = FAIL(c, v, "%s must be > 0, not %.17g", what, out->max);
+    return rc;
+}
+
+/* `lr: 0.1` or `lr: {base: 0.1, scale: {init_scale: -2, width: -1}, max: 0.05}`. */
 static int parse_lr(struct ctx *c, const struct key_def *row, const struct yt_node *v,
                     struct ls_scaled *out)
 {
@@ -656,7 +888,7 @@ static int parse_lr(struct ctx *c, const struct key_def *row, const struct yt_no
     int rc = LS_OK;
     memset(out, 0, sizeof *out);
     if (v->kind == YT_SEQ)
-        return FAIL(c, v, "train.lr must be a number or {base: ..., scale: {...}}, not %s",
+        return FAIL(c, v, "%s must be a number or {base: ..., scale: {...}}, not %s", row->path,
                     describe(v, buf, sizeof buf));
     if (v->kind == YT_SCALAR)
         base = v;
@@ -665,18 +897,76 @@ static int parse_lr(struct ctx *c, const struct key_def *row, const struct yt_no
         if (strcmp(k->text, "base") == 0)
             base = val;
         else if (strcmp(k->text, "scale") == 0)
-            rc = parse_lr_scale(c, val, out->exp);
+            rc = parse_lr_scale(c, row->path, val, out);
+        else if (strcmp(k->text, "max") == 0)
+            rc = parse_lr_max(c, row, val, out);
         else
-            rc = FAIL(c, k, "unknown key 'train.lr.%.40s' (expected one of: base, scale)", k->text);
+            rc = FAIL(c, k, "unknown key '%s.%.40s' (expected one of: base, scale, max)",
+                      row->path, k->text);
     }
     if (rc != LS_OK)
         return rc;
+    char what[LS_PATH_MAX + 8];
+    snprintf(what, sizeof what, "%s.base", row->path);
     if (base == NULL)
-        return FAIL(c, v, "missing required key 'train.lr.base'");
-    rc = parse_real(c, base == v ? row->path : "train.lr.base", base, &out->base);
+        return FAIL(c, v, "missing required key '%s'", what);
+    rc = parse_real(c, base == v ? row->path : what, base, &out->base);
     if (rc == LS_OK)
         rc = check_real_range(c, row, out->base, base->line, base->col);
     return rc;
+}
+
+/* `[a, b, ...]` for a per-layer key: each value checked like the scalar form. */
+static int parse_list(struct ctx *c, const struct key_def *row, const struct yt_node *seq)
+{
+    struct ls_reals *out = (struct ls_reals *)(void *)((char *)c->job + row->off);
+    if (seq->n == 0 || seq->n > LS_MAX_LAYER_SCALES)
+        return FAIL(c, seq, "%s must be a number or a list of 1 to %d numbers (one per layer), "
+                    "not a list of %zu", row->path, LS_MAX_LAYER_SCALES, seq->n);
+    for (size_t i = 0; i < seq->n; i++) {
+        struct value v = {0};
+        const struct yt_node *n = seq->kid[i];
+        int rc = parse_scalar(c, row, n, &v);
+        if (rc == LS_OK)
+            rc = check_value(c, row, &v, n->line, n->col);
+        if (rc != LS_OK)
+            return rc;
+        out->v[i] = v.r;
+    }
+    out->n = (int64_t)seq->n;
+    return LS_OK;
+}
+
+/* `[a, b, ...]` for a list key (K_SEQ): every value at its own mark, parsed and range-checked
+ * like a scalar of the key's type; K_DISTINCT refuses repeats. */
+static int parse_seq(struct ctx *c, const struct key_def *row, const struct yt_node *seq)
+{
+    struct ls_list *out = (struct ls_list *)(void *)((char *)c->job + row->off);
+    char buf[64], what[LS_PATH_MAX + 24];
+    if (seq->kind != YT_SEQ)
+        return FAIL(c, seq, "%s must be a list of %s, not %s", row->path,
+                    row->type == LS_T_INT ? "integers" : "numbers", describe(seq, buf, sizeof buf));
+    if (seq->n > LS_LIST_MAX)
+        return FAIL(c, seq->kid[LS_LIST_MAX], "%s has more than %d values", row->path,
+                    LS_LIST_MAX);
+    out->n = 0;
+    for (size_t i = 0; i < seq->n; i++) {
+        const struct yt_node *n = seq->kid[i];
+        struct value v = {0};
+        snprintf(what, sizeof what, "%s[%zu]", row->path, i);
+        int rc = row->type == LS_T_INT ? parse_int(c, what, n, &v.i) : parse_real(c, what, n, &v.r);
+        if (rc == LS_OK)
+            rc = check_value(c, row, &v, n->line, n->col);
+        if (rc != LS_OK)
+            return rc;
+        double x = row->type == LS_T_INT ? (double)v.i : v.r;
+        for (size_t j = 0; j < i && (row->flags & K_DISTINCT); j++)
+            if (out->v[j] == x)
+                return FAIL(c, n, "duplicate value %.17g in %s (first at %d:%d)", x, row->path,
+                            seq->kid[j]->line, seq->kid[j]->col);
+        out->v[out->n++] = x;
+    }
+    return LS_OK;
 }
 
 static int load_entry(struct ctx *c, const struct entry *e)
@@ -685,8 +975,13 @@ static int load_entry(struct ctx *c, const struct entry *e)
     int rc = check_applies(c, e->row, e->k);
     if (rc != LS_OK)
         return rc;
-    if (e->row->flags & K_SCALED)
-        return parse_lr(c, e->row, e->v, &c->job->train.lr);
+    if (e->row->flags & K_SCALED) /* the row's offset is that of the struct's first member */
+        return parse_lr(c, e->row, e->v,
+                        (struct ls_scaled *)(void *)((char *)c->job + e->row->off));
+    if (e->row->flags & K_SEQ)
+        return parse_seq(c, e->row, e->v);
+    if ((e->row->flags & K_PER_LAYER) && e->v->kind == YT_SEQ)
+        return parse_list(c, e->row, e->v);
     rc = parse_scalar(c, e->row, e->v, &v);
     if (rc == LS_OK)
         rc = check_value(c, e->row, &v, e->v->line, e->v->col);
@@ -695,18 +990,38 @@ static int load_entry(struct ctx *c, const struct entry *e)
     return rc;
 }
 
-/* The family and data kind first: whether the other keys apply depends on them. */
+/* Keys whose value decides whether other keys apply (`when`), loaded right after the family
+ * and the data kind. */
+static const char *const gates[] = {"train.optimizer", "train.lr_schedule"};
+#define N_GATES (sizeof gates / sizeof gates[0])
+
+static int is_gate(const struct ctx *c, const struct entry *e)
+{
+    for (size_t g = 0; g < N_GATES; g++)
+        if (c->slot[find_row(gates[g]) - keys] == e)
+            return 1;
+    return 0;
+}
+
+/* The family and data kind first: whether the other keys apply depends on them; then the data
+ * kind's own defaults, the other gates, and the rest in file order. */
 static int load_values(struct ctx *c)
 {
     const struct entry *fam = c->slot[find_row("model.family") - keys];
     const struct entry *kind = c->slot[find_row("data.kind") - keys];
     set_defaults(c->job);
     int rc = load_entry(c, fam);
+    set_family_defaults(c->job);
     if (rc == LS_OK)
         rc = load_entry(c, kind);
+    if (rc == LS_OK)
+        data_defaults(c->job);
     c->ops = model_find(c->job->model.family);
+    for (size_t g = 0; g < N_GATES && rc == LS_OK; g++)
+        if (c->slot[find_row(gates[g]) - keys])
+            rc = load_entry(c, c->slot[find_row(gates[g]) - keys]);
     for (size_t i = 0; i < c->n_ent && rc == LS_OK; i++)
-        if (&c->ent[i] != fam && &c->ent[i] != kind)
+        if (&c->ent[i] != fam && &c->ent[i] != kind && !is_gate(c, &c->ent[i]))
             rc = load_entry(c, &c->ent[i]);
     return rc;
 }
@@ -1145,7 +1460,19 @@ static void copy_scalars(struct ls_job *dst, const struct ls_job *src)
     memset(&dst->grid, 0, sizeof dst->grid);
 }
 
-/* The family's rules and the data's, on one candidate point. */
+static const struct yt_node *blame(const struct ctx *c, const char *key);
+
+/* Sizes that come from data files or lists, once, before any point is checked. */
+static int resolve_data(struct ctx *c)
+{
+    const char *key = NULL;
+    char msg[LS_ERR_MAX / 2];
+    if (data_resolve(c->job, &key, msg, sizeof msg) == LS_OK)
+        return LS_OK;
+    return FAIL(c, blame(c, key), "%s", msg);
+}
+
+/* The family's rules, the data's and the optimizer's, on one candidate point. */
 static int check_job(const struct ctx *c, const struct ls_job *pt, const char **key, char *msg,
                      size_t len)
 {
@@ -1156,10 +1483,12 @@ static int check_job(const struct ctx *c, const struct ls_job *pt, const char **
                  pt->data.support, pt->data.dim);
         return LS_EJOB;
     }
-    if (data_check(pt, msg, len) != LS_OK) {
-        *key = "data";
+    if (data_validate(pt, key, msg, len) != LS_OK)
         return LS_EJOB;
-    }
+    *key = NULL;
+    if (optim_check(pt, key, msg, len) != LS_OK)
+        return LS_EJOB;
+    *key = NULL;
     return c->ops->check(pt, key, msg, len);
 }
 
@@ -1283,16 +1612,46 @@ static char *fmt_alloc(const char *fmt, ...)
     return s;
 }
 
+/* "path=[v0,v1,...]" (%.17g each, so the text round-trips). */
+static char *seq_line(const char *path, const struct ls_list *l)
+{
+    char *list = malloc((size_t)l->n * 26 + 1), *line;
+    size_t off = 0;
+    if (list == NULL)
+        return NULL;
+    list[0] = '\0';
+    for (int64_t i = 0; i < l->n; i++)
+        off += (size_t)snprintf(list + off, 27, "%s%.17g", i ? "," : "", l->v[i]);
+    line = fmt_alloc("%s=[%s]", path, list);
+    free(list);
+    return line;
+}
+
 static char *key_line(const struct ls_job *job, const struct key_def *row)
 {
     const char *p = (const char *)job + row->off;
+    if (row->flags & K_SEQ)
+        return seq_line(row->path, (const struct ls_list *)(const void *)p);
     if (row->flags & K_SCALED) {
-        const struct ls_scaled *s = &job->train.lr;
-        return fmt_alloc("%s=base:%.17g,init_scale:%.17g,width:%.17g,depth:%.17g", row->path,
-                         s->base, s->exp[0], s->exp[1], s->exp[2]);
+        const struct ls_scaled *s = (const struct ls_scaled *)(const void *)p;
+        char extra[96] = ""; /* only when used, so jobs without them keep their hashes */
+        if (s->per_depth != 0 || s->max != 0)
+            snprintf(extra, sizeof extra, ",init_scale_per_depth:%.17g,max:%.17g", s->per_depth,
+                     s->max);
+        return fmt_alloc("%s=base:%.17g,init_scale:%.17g,width:%.17g,depth:%.17g%s", row->path,
+                         s->base, s->exp[0], s->exp[1], s->exp[2], extra);
     }
     if (row->type == LS_T_INT)
         return fmt_alloc("%s=%" PRId64, row->path, get_int(job, row));
+    if ((row->flags & K_PER_LAYER) && ((const struct ls_reals *)(const void *)p)->n > 0) {
+        const struct ls_reals *r = (const struct ls_reals *)(const void *)p;
+        char list[LS_MAX_LAYER_SCALES * 26 + 1];
+        size_t off = 0;
+        for (int64_t i = 0; i < r->n && i < LS_MAX_LAYER_SCALES; i++)
+            off += (size_t)snprintf(list + off, sizeof list - off, "%s%.17g", i ? "," : "",
+                                    r->v[i]);
+        return fmt_alloc("%s=[%s]", row->path, list);
+    }
     if (row->type == LS_T_REAL)
         return fmt_alloc("%s=%.17g", row->path, get_real(job, row));
     if (row->type == LS_T_BOOL)
@@ -1325,8 +1684,9 @@ static int build_canonical(struct ls_job *job)
     char *lines[N_KEYS + 2 + LS_MAX_AXES] = {0};
     size_t n = 0, total = 1;
     int rc = LS_OK;
-    for (size_t i = 0; i < N_KEYS; i++)
-        lines[n++] = key_line(job, &keys[i]);
+    for (size_t i = 0; i < N_KEYS; i++) /* a key of another family or kind means nothing here */
+        if (row_applies(job, &keys[i]))
+            lines[n++] = key_line(job, &keys[i]);
     lines[n++] = names_line("metrics", job->metrics, job->n_metrics);
     lines[n++] = names_line("store", job->store, job->n_store);
     for (size_t i = 0; i < job->grid.n_axes; i++)
@@ -1432,6 +1792,7 @@ static int load_tree(struct ctx *c, const struct yt_node *root)
     LS_CALL(load_metrics(c));
     LS_CALL(load_store(c));
     LS_CALL(load_grid(c));
+    LS_CALL(resolve_data(c));
     LS_CALL(check_points(c));
     LS_CALL(check_memory(c));
     set_max_steps_all(c->job);
@@ -1523,7 +1884,9 @@ double cfg_scaled(const struct ls_job *job, const struct ls_scaled *s)
     for (int i = 0; i < 3; i++)
         if (s->exp[i] != 0) /* leaves the base exact when nothing scales */
             v *= pow(x[i], s->exp[i]);
-    return v;
+    if (s->per_depth != 0)
+        v *= pow(x[0], s->per_depth * x[2]);
+    return s->max > 0 && v > s->max ? s->max : v;
 }
 
 void cfg_free(struct ls_job *job)

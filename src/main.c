@@ -14,6 +14,10 @@ static const struct {
     {"run", cmd_run, "run or resume a sweep (serial, under mpirun, or under srun)"},
     {"plan", cmd_plan, "validate a job file; print its axes, point count and cost estimate"},
     {"status", cmd_status, "progress of a results file: counts per status, rate, ETA"},
+    {"submit", cmd_submit, "submit a sweep to Slurm as a self-requeueing batch job"},
+    {"report", cmd_report, "statistics over seeds per group, CSV, and plots (gnuplot)"},
+    {"export", cmd_export, "a results file as CSV: one row per point, or trajectories"},
+    {"data", cmd_data, "write the exact data a seed of a sweep trains on (X, y, beta*) as HDF5"},
 };
 
 static void usage(FILE *out)

@@ -9,10 +9,14 @@
 #include <string.h>
 
 #include "lazysweep/diagonal.h"
+#include "lazysweep/matrix.h"
+#include "lazysweep/mlp.h"
 #include "lazysweep/mem.h"
 
 static const struct ls_model_ops *const families[] = {
     &diagonal_ops,
+    &mlp_ops,
+    &matrix_ops,
 };
 #define N_FAMILIES (sizeof families / sizeof families[0])
 

@@ -1,4 +1,11 @@
-/* resume.c — start-up reconciliation of journal and results file (see resume.h). */
+/* resume.c — start-up reconciliation of journal and results file (see resume.h).
+ *
+ * HDF5 checksums the file's metadata but not the values of contiguous datasets, so a bit flipped
+ * in a metric or a trajectory, or a row half-written by a kill, would pass unseen. Hence every
+ * row is checked against the journal on resume: pass 1 over the journal keeps a CRC-32 of each
+ * finished point's values as the file should hold them (4 bytes per point), the check reads the
+ * file back in blocks of rows and compares, and only the rows that differ are written again.
+ * CRC-32 finds every error burst up to 32 bits long, so any single flipped bit, with certainty. */
 #include "lazysweep/resume.h"
 
 #include <errno.h>
@@ -7,19 +14,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "lazysweep/error.h"
 #include "lazysweep/result.h"
 
 #define REPLAY_BATCH 256
+#define VERIFY_BYTES (8u << 20) /* memory for one block of file rows being checked */
+#define VERIFY_MAX_ROWS 65536
+
+enum { ROW_OK, ROW_REPLAY, ROW_RESET }; /* what a row of the file needs (need[]) */
 
 /* State shared by the two passes over the journal. */
 struct scan_ctx {
     const struct ls_job *job;
     size_t T;
     struct ls_resume *rs;
-    const uint8_t *file_status; /* pass 2: status of each row in the file, NULL = replay all */
+    const uint8_t *need;        /* pass 2: ROW_REPLAY for the rows to write, NULL = all */
+    uint32_t *digest;           /* [n_points] pass 1: CRC-32 of each finished point's row */
     struct ls_store *target;    /* pass 2: where rows go */
     struct ls_result batch[REPLAY_BATCH];
     struct ls_result *ptrs[REPLAY_BATCH];
@@ -56,6 +70,51 @@ static int locate(struct scan_ctx *c, const unsigned char *p, size_t n, struct l
     return LS_OK;
 }
 
+static uLong crc_add(uLong crc, const void *p, size_t n)
+{
+    /* Rows are at most a few hundred MiB (LS_MAX_VECTOR_TOTAL), within zlib's uInt. */
+    return crc32(crc, (const Bytef *)p, (uInt)n);
+}
+
+/* The fixed-width head of a row as the file holds it: status byte, seconds, rank, finished, and
+ * the host NUL-padded to LS_HOST_MAX (store.c writes it with strncpy). */
+static uLong crc_head(uint8_t status, double seconds, int32_t rank, double finished,
+                      const char *host)
+{
+    char h[LS_HOST_MAX] = {0};
+    memcpy(h, host, strnlen(host, LS_HOST_MAX));
+    uLong crc = crc_add(crc32(0L, Z_NULL, 0), &status, 1);
+    crc = crc_add(crc, &seconds, sizeof seconds);
+    crc = crc_add(crc, &rank, sizeof rank);
+    crc = crc_add(crc, &finished, sizeof finished);
+    return crc_add(crc, h, sizeof h);
+}
+
+/* CRC-32 of the row a record makes, in the order file_digest reads the file's columns. */
+static uint32_t record_digest(const struct ls_result *r)
+{
+    uLong crc = crc_head((uint8_t)r->status, r->seconds, r->rank, r->finished, r->host);
+    crc = crc_add(crc, r->metrics, r->n_metrics * sizeof(double));
+    crc = crc_add(crc, r->traj, (size_t)r->n_traj * r->n_steps * sizeof(double));
+    return (uint32_t)crc_add(crc, r->vec, r->n_vec * sizeof(double));
+}
+
+/* The same CRC over row i of a block of nb rows read from the file. */
+static uint32_t file_digest(const struct ls_job *job, size_t T, const struct ls_store_rows *b,
+                            size_t nb, size_t i)
+{
+    uLong crc = crc_head(b->status[i], b->seconds[i], b->rank[i], b->finished[i],
+                         b->host + i * LS_HOST_MAX);
+    for (size_t k = 0; k < job->n_metrics; k++)
+        crc = crc_add(crc, &b->metrics[k * nb + i], sizeof(double));
+    for (size_t j = 0; j < job->n_traj; j++)
+        crc = crc_add(crc, &b->traj[(j * nb + i) * T], T * sizeof(double));
+    for (size_t v = 0, off = 0; v < job->n_store; off += job->store_len[v], v++)
+        crc = crc_add(crc, b->vec + nb * off + i * job->store_len[v],
+                      job->store_len[v] * sizeof(double));
+    return (uint32_t)crc;
+}
+
 /* Pass 1: the status of every finished point, from the journal alone. */
 static int count_record(const unsigned char *p, size_t n, void *arg)
 {
@@ -67,6 +126,7 @@ static int count_record(const unsigned char *p, size_t n, void *arg)
         c->rs->status[row] = (uint8_t)r.status;
         c->rs->count[r.status]++;
         c->rs->count[LS_ST_PENDING]--;
+        c->digest[row] = record_digest(&r);
     }
     result_free(&r);
     return rc == LS_EMISMATCH ? rc : LS_OK;
@@ -89,18 +149,18 @@ static int replay_record(const unsigned char *p, size_t n, void *arg)
     if (locate(c, p, n, r, &row) != LS_OK || c->seen[row])
         return LS_OK;
     c->seen[row] = 1;
-    if (c->file_status && c->file_status[row] == r->status)
+    if (c->need && c->need[row] != ROW_REPLAY)
         return LS_OK;
     c->ptrs[c->n_batch++] = r;
     return c->n_batch == REPLAY_BATCH ? flush_batch(c) : LS_OK;
 }
 
 static int replay(struct scan_ctx *c, const char *jpath, struct ls_store *target,
-                  const uint8_t *file_status)
+                  const uint8_t *need)
 {
     struct ls_journal_scan scan = {0};
     c->target = target;
-    c->file_status = file_status;
+    c->need = need;
     c->n_batch = 0;
     memset(c->seen, 0, c->job->grid.n_points);
     int rc = journal_read(jpath, replay_record, c, &scan);
@@ -110,25 +170,28 @@ static int replay(struct scan_ctx *c, const char *jpath, struct ls_store *target
     return rc;
 }
 
-/* The file cannot be used as it is: write a new one from the journal beside it, then rename it
- * over, so a reader or a kill never sees a half-built file under the real name. */
-static int rebuild(struct scan_ctx *c, const char *out, const char *jpath, const int64_t *steps,
-                   const char *versions)
+/* Write a file beside `out` (OUT.h5.new), with every row from the journal when `from_journal`,
+ * switch it to SWMR and rename it over `out`, keeping it open as rs->store. A reader or a kill
+ * thus never meets a half-built file under the real name: h5py (swmr=True) finds the old file or
+ * the new one, complete and readable, at every instant. */
+static int build_aside(struct scan_ctx *c, const char *out, const char *jpath,
+                       const int64_t *steps, const char *versions, int from_journal)
 {
     char tmp[4200];
-    struct ls_store *s = NULL;
-    snprintf(tmp, sizeof tmp, "%s.rebuild", out);
-    int rc = store_create(tmp, c->job, steps, c->T, versions, &s);
+    snprintf(tmp, sizeof tmp, "%s.new", out);
+    int rc = store_create(tmp, c->job, steps, c->T, versions, &c->rs->store);
+    if (rc == LS_OK && from_journal)
+        rc = replay(c, jpath, c->rs->store, NULL);
     if (rc == LS_OK)
-        rc = replay(c, jpath, s, NULL);
-    store_close(&s);
+        rc = store_start_swmr(c->rs->store);
     if (rc == LS_OK && rename(tmp, out) != 0) {
         snprintf(c->msg, c->len, "cannot rename %s to %s: %s", tmp, out, strerror(errno));
         rc = LS_EIO;
     }
-    if (rc != LS_OK)
+    if (rc != LS_OK) {
+        store_close(&c->rs->store);
         unlink(tmp);
-    c->rs->rebuilt = 1;
+    }
     return rc;
 }
 
@@ -139,23 +202,22 @@ static int file_exists(const char *path)
 }
 
 /* A new sweep: a journal with its header, and a file with every row pending. */
-static int start_new(const struct ls_job *job, const char *out, const char *jpath,
-                     const int64_t *steps, size_t T, const char *versions, struct ls_resume *rs,
-                     char *msg, size_t len)
+static int start_new(struct scan_ctx *c, const char *out, const char *jpath, const int64_t *steps,
+                     const char *versions)
 {
     if (file_exists(out)) {
-        snprintf(msg, len,
+        snprintf(c->msg, c->len,
                  "%s exists but has no journal (%s), so it is not a resumable sweep of this job; "
                  "refusing to overwrite it (use --fresh to replace it, or -o for another file)",
                  out, jpath);
         return LS_EMISMATCH;
     }
-    rs->created = 1;
-    int rc = journal_create(jpath, job->hash, job->canonical, &rs->journal);
+    c->rs->created = 1;
+    int rc = journal_create(jpath, c->job->hash, c->job->canonical, &c->rs->journal);
     if (rc == LS_OK)
-        rc = store_create(out, job, steps, T, versions, &rs->store);
-    if (rc != LS_OK)
-        snprintf(msg, len, "cannot create %s or %s: %s", out, jpath, ls_strerror(rc));
+        rc = build_aside(c, out, jpath, steps, versions, 0);
+    if (rc != LS_OK && !c->msg[0])
+        snprintf(c->msg, c->len, "cannot create %s or %s: %s", out, jpath, ls_strerror(rc));
     return rc;
 }
 
@@ -185,27 +247,152 @@ static int read_journal(struct scan_ctx *c, const char *jpath, struct ls_journal
     return LS_EMISMATCH;
 }
 
-/* Open the existing file, or rebuild it, and replay the rows it lacks. */
+/* ---- checking the file against the journal ------------------------------------------------ */
+
+static void rows_free(struct ls_store_rows *b)
+{
+    free(b->status);
+    free(b->seconds);
+    free(b->rank);
+    free(b->finished);
+    free(b->host);
+    free(b->metrics);
+    free(b->traj);
+    free(b->vec);
+    memset(b, 0, sizeof *b);
+}
+
+/* Room for nb rows of this job's file. */
+static int rows_alloc(const struct ls_job *job, size_t T, size_t nb, struct ls_store_rows *b)
+{
+    size_t nv = cfg_vector_total(job);
+    b->status = malloc(nb);
+    b->seconds = malloc(nb * sizeof(double));
+    b->rank = malloc(nb * sizeof(int32_t));
+    b->finished = malloc(nb * sizeof(double));
+    b->host = malloc(nb * LS_HOST_MAX);
+    b->metrics = malloc((job->n_metrics ? job->n_metrics : 1) * nb * sizeof(double));
+    b->traj = malloc((job->n_traj ? job->n_traj : 1) * T * nb * sizeof(double));
+    b->vec = malloc((nv ? nv : 1) * nb * sizeof(double));
+    if (b->status && b->seconds && b->rank && b->finished && b->host && b->metrics && b->traj &&
+        b->vec)
+        return LS_OK;
+    rows_free(b);
+    return LS_ENOMEM;
+}
+
+/* Rows per block: about VERIFY_BYTES of values. */
+static size_t verify_block_rows(const struct ls_job *job, size_t T)
+{
+    size_t per_row = sizeof(double) * (3 + job->n_metrics + job->n_traj * T +
+                                       cfg_vector_total(job)) + LS_HOST_MAX + 1;
+    size_t nb = VERIFY_BYTES / per_row;
+    return nb < 1 ? 1 : nb > VERIFY_MAX_ROWS ? VERIFY_MAX_ROWS : nb;
+}
+
+/* Mark each row of one block that differs from what the journal says it must hold: the point's
+ * record (ROW_REPLAY), or a pending row (ROW_RESET) for a point the journal does not have — its
+ * record was damaged and dropped, or never written — since that point runs again. */
+static void verify_block(struct scan_ctx *c, const struct ls_store_rows *b, uint64_t b0,
+                         size_t nb, uint32_t pending_digest, uint8_t *need)
+{
+    for (size_t i = 0; i < nb; i++) {
+        uint64_t row = b0 + i;
+        int done = c->rs->status[row] != LS_ST_PENDING;
+        uint32_t want = done ? c->digest[row] : pending_digest;
+        if (file_digest(c->job, c->T, b, nb, i) == want)
+            continue;
+        need[row] = done ? ROW_REPLAY : ROW_RESET;
+        if (done)
+            c->rs->rewritten++;
+        else
+            c->rs->reset++;
+    }
+}
+
+/* Write the ROW_RESET rows as pending ones (shallow copies of one blank record). */
+static int write_resets(struct ls_store *s, const struct ls_result *blank, const uint8_t *need,
+                        uint64_t n)
+{
+    struct ls_result rows[REPLAY_BATCH];
+    struct ls_result *ptrs[REPLAY_BATCH];
+    size_t k = 0;
+    int rc = LS_OK;
+    for (uint64_t row = 0; row < n && rc == LS_OK; row++) {
+        if (need[row] != ROW_RESET)
+            continue;
+        rows[k] = *blank;
+        rows[k].index = row;
+        ptrs[k] = &rows[k];
+        if (++k == REPLAY_BATCH) {
+            rc = store_write(s, ptrs, k);
+            k = 0;
+        }
+    }
+    if (rc == LS_OK && k > 0)
+        rc = store_write(s, ptrs, k);
+    return rc;
+}
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Read the whole file back in blocks and mark in need[] the rows that differ from the journal;
+ * reset at once the rows that must go back to pending. */
+static int verify(struct scan_ctx *c, struct ls_store *s, uint8_t *need)
+{
+    const struct ls_job *job = c->job;
+    uint64_t n = job->grid.n_points;
+    size_t nb = verify_block_rows(job, c->T);
+    struct ls_store_rows b = {0};
+    struct ls_result blank = {0};
+    double t0 = now_mono();
+    int rc = LS_OK;
+    LS_CALL(result_init(&blank, (uint32_t)job->n_metrics, (uint32_t)job->n_traj, (uint32_t)c->T,
+                        (uint32_t)cfg_vector_total(job)));
+    LS_CALL(rows_alloc(job, c->T, nb, &b));
+    blank.status = LS_ST_PENDING;
+    uint32_t pending_digest = record_digest(&blank);
+    for (uint64_t b0 = 0; b0 < n; b0 += nb) {
+        size_t k = (size_t)(n - b0 < nb ? n - b0 : nb);
+        LS_CALL(store_read_rows(s, b0, k, &b));
+        verify_block(c, &b, b0, k, pending_digest, need);
+    }
+    if (c->rs->reset)
+        LS_CALL(write_resets(s, &blank, need, n));
+    c->rs->verified = n;
+    c->rs->verify_seconds = now_mono() - t0;
+cleanup:
+    rows_free(&b);
+    result_free(&blank);
+    return rc;
+}
+
+/* Open the existing file, check every row against the journal and rewrite the rows that differ;
+ * rebuild the file from the journal when it cannot be opened or read. */
 static int sync_file(struct scan_ctx *c, const char *out, const char *jpath,
                      const int64_t *steps, const char *versions)
 {
     size_t n = c->job->grid.n_points;
-    uint8_t *file_status = malloc(n ? n : 1);
-    int rc = file_status ? store_open(out, c->job, c->T, &c->rs->store) : LS_ENOMEM;
+    uint8_t *need = calloc(n ? n : 1, 1);
+    int rc = need ? store_open(out, c->job, c->T, &c->rs->store) : LS_ENOMEM;
     if (rc == LS_OK)
-        rc = store_read_status(c->rs->store, file_status);
-    if (rc == LS_OK)
-        rc = replay(c, jpath, c->rs->store, file_status);
+        rc = verify(c, c->rs->store, need);
+    if (rc == LS_OK && c->rs->rewritten)
+        rc = replay(c, jpath, c->rs->store, need);
     if (rc != LS_OK && rc != LS_ENOMEM) {
         store_close(&c->rs->store);
         fprintf(stderr, "lazysweep: rebuilding %s from its journal (%s)\n", out,
                 file_exists(out) ? ls_strerror(rc) : "file missing");
-        c->rs->replayed = 0;
-        rc = rebuild(c, out, jpath, steps, versions);
-        if (rc == LS_OK)
-            rc = store_open(out, c->job, c->T, &c->rs->store);
+        c->rs->replayed = c->rs->rewritten = c->rs->reset = c->rs->verified = 0;
+        c->rs->rebuilt = 1;
+        rc = build_aside(c, out, jpath, steps, versions, 1);
     }
-    free(file_status);
+    free(need);
     return rc;
 }
 
@@ -225,7 +412,9 @@ int resume_open(const struct ls_job *job, const char *out, int fresh, const int6
         goto cleanup;
     *c = (struct scan_ctx){.job = job, .T = T, .rs = rs, .msg = msg, .len = len};
     c->seen = calloc(n ? n : 1, 1);
+    c->digest = calloc(n ? n : 1, sizeof *c->digest);
     LS_CHECK_ALLOC(c->seen);
+    LS_CHECK_ALLOC(c->digest);
     rs->count[LS_ST_PENDING] = n;
     if (fresh) {
         unlink(out);
@@ -233,7 +422,7 @@ int resume_open(const struct ls_job *job, const char *out, int fresh, const int6
     }
     rc = read_journal(c, jpath, &scan);
     if (rc == LS_ENOTFOUND) {
-        rc = start_new(job, out, jpath, steps, T, versions, rs, msg, len);
+        rc = start_new(c, out, jpath, steps, versions);
         goto cleanup;
     }
     if (rc != LS_OK)
@@ -248,6 +437,7 @@ cleanup:
         for (size_t i = 0; i < REPLAY_BATCH; i++)
             result_free(&c->batch[i]);
         free(c->seen);
+        free(c->digest);
     }
     free(c);
     free(scan.canonical);

@@ -9,6 +9,8 @@
  *   /metrics/<name>  (N)   float64, NaN until written
  *   /trajectories/step (T) int64;  /trajectories/<name> (N, T) float64, NaN-padded
  *   /timing/seconds, /timing/rank, /timing/finished, /timing/host  (N)
+ *   /point           (N)   int64 0 … N−1: with /trajectories/step, the dimension scales that
+ *                          name the axes for netCDF-4 readers (xarray)
  * Every dataset is created at full size, contiguous, allocated and filled (NaN, -1, pending) by
  * store_create, so the file's structure never changes afterwards: writing a row is a few pwrite()s
  * in place, with no chunk to read, modify and write back and no chunk index to update. That is
@@ -37,6 +39,7 @@
 #include <sys/stat.h>
 
 #include <hdf5.h>
+#include <hdf5_hl.h> /* dimension scales (H5DS*) */
 
 #include "lazysweep/error.h"
 #include "lazysweep/version.h"
@@ -554,6 +557,74 @@ cleanup:
     return rc;
 }
 
+/* ---- dimensions, for netCDF-4 readers (xarray with h5netcdf) -------------------------------- */
+
+/* netCDF-4 readers name a dataset's dimensions after the HDF5 dimension scales attached to its
+ * axes, and refuse datasets without them. So /point (N) int64 = 0 … N−1 is the scale `point` and
+ * /trajectories/step the scale `step`; axis 0 of every per-point dataset gets `point`, axis 1 of
+ * every trajectory `step`. xarray then opens each group with dimensions (point) or (point, step)
+ * while h5py reads every dataset by the same name as before. /vectors/<name> get no scale:
+ * h5netcdf refuses a dataset with one axis named and one not, and giving each vector length a
+ * scale would add datasets to /vectors; that group opens with phony_dims="access". Done at
+ * creation because attaching writes attributes, which SWMR mode forbids. */
+static int write_point_scale(hid_t file, uint64_t n, hid_t *out)
+{
+    int rc = LS_OK;
+    hsize_t dims = n;
+    int64_t *buf = malloc(GRID_BLOCK * sizeof *buf);
+    LS_CHECK_ALLOC(buf);
+    LS_CALL(make_dataset(file, "point", H5T_STD_I64LE, 1, &dims, NULL, out));
+    for (uint64_t b0 = 0; b0 < n; b0 += GRID_BLOCK) {
+        size_t nb = (size_t)(n - b0 < GRID_BLOCK ? n - b0 : GRID_BLOCK);
+        for (size_t i = 0; i < nb; i++)
+            buf[i] = (int64_t)(b0 + i);
+        LS_CALL(write_block(*out, H5T_NATIVE_INT64, b0, nb, buf));
+    }
+    H5_CALL(H5DSset_scale(*out, "point"));
+cleanup:
+    free(buf);
+    return rc;
+}
+
+/* Attach `point` to axis 0 of /grid/<axis> for every axis of the grid. */
+static int attach_grid(hid_t file, const struct ls_grid *g, hid_t point)
+{
+    int rc = LS_OK;
+    hid_t dset = H5I_INVALID_HID;
+    char name[LS_PATH_MAX + 8];
+    for (size_t a = 0; a < g->n_axes; a++) {
+        snprintf(name, sizeof name, "/grid/%s", g->axes[a].name);
+        H5_CALL(dset = H5Dopen2(file, name, H5P_DEFAULT));
+        H5_CALL(H5DSattach_scale(dset, point, 0));
+        h5_close(&dset);
+    }
+cleanup:
+    h5_close(&dset);
+    return rc;
+}
+
+static int attach_dimensions(struct ls_store *s, const struct ls_job *job)
+{
+    int rc = LS_OK;
+    hid_t point = H5I_INVALID_HID, step = H5I_INVALID_HID;
+    LS_CALL(write_point_scale(s->file, s->n_points, &point));
+    H5_CALL(step = H5Dopen2(s->file, "/trajectories/step", H5P_DEFAULT));
+    H5_CALL(H5DSset_scale(step, "step"));
+    LS_CALL(attach_grid(s->file, &job->grid, point));
+    for (int c = 0; c < N_COLS; c++)
+        H5_CALL(H5DSattach_scale(s->col[c], point, 0));
+    for (size_t m = 0; m < s->n_metrics; m++)
+        H5_CALL(H5DSattach_scale(s->metric[m], point, 0));
+    for (size_t m = 0; m < s->n_traj; m++) {
+        H5_CALL(H5DSattach_scale(s->traj[m], point, 0));
+        H5_CALL(H5DSattach_scale(s->traj[m], step, 1));
+    }
+cleanup:
+    h5_close(&step);
+    h5_close(&point);
+    return rc;
+}
+
 int store_create(const char *path, const struct ls_job *job, const int64_t *steps, size_t T,
                  const char *versions, struct ls_store **out)
 {
@@ -569,6 +640,7 @@ int store_create(const char *path, const struct ls_job *job, const int64_t *step
     LS_CALL(write_job_text(s->file, job));
     LS_CALL(write_grid(s->file, &job->grid));
     LS_CALL(make_row_datasets(s, job, steps));
+    LS_CALL(attach_dimensions(s, job));
     *out = s;
     s = NULL;
 cleanup:
@@ -651,8 +723,15 @@ cleanup:
 /* A file a killed writer left marked "open for write" (or in SWMR-write mode) fails H5Fopen in
  * HDF5 1.10 at once with "file is already open for write"; that is reported as LS_ECORRUPT so
  * the caller rebuilds it from the journal. A live writer in SWMR mode looks the same to HDF5 (it
- * holds no lock then), so the caller must know by its own lock that no sweep is running. A file
- * locked by a writer not yet in SWMR mode gives LS_ELOCKED. */
+ * holds no lock then), so the caller must know by its own lock that no sweep is running.
+ *
+ * The file opens straight into SWMR-write mode, so that h5py readers (swmr=True) can read it at
+ * every instant of a resume, the replay of missing rows included; nothing is created in it after
+ * store_create, which is all SWMR forbids. HDF5's own file lock is not taken: a SWMR reader
+ * holds a shared lock for as long as it has the file open, which would make the resume fail
+ * (and rebuild the file) merely because someone is watching it; the results file's own lock
+ * (lock.h) already keeps a second writer out, and the superblock's SWMR flag keeps non-SWMR
+ * readers out. */
 int store_open(const char *path, const struct ls_job *job, size_t T, struct ls_store **out)
 {
     int rc = LS_OK;
@@ -665,7 +744,11 @@ int store_open(const char *path, const struct ls_job *job, size_t T, struct ls_s
         return LS_ENOTFOUND;
     LS_CALL(store_alloc(job, T, &s));
     LS_CALL(make_fapl(&fapl));
-    LS_CALL(open_file(path, H5F_ACC_RDWR, fapl, &s->file));
+    H5_CALL(H5Pset_file_locking(fapl, 0, 1));
+    /* SWMR opens retry a failed metadata checksum up to 100 times with growing sleeps, for a
+     * reader racing a writer; this writer has no one to race, so damage must fail at once. */
+    H5_CALL(H5Pset_metadata_read_attempts(fapl, 1));
+    LS_CALL(open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl, &s->file));
     LS_CALL(check_identity(s->file, job));
     LS_CALL(open_row_datasets(s, job));
     *out = s;
@@ -687,10 +770,14 @@ cleanup:
     return rc;
 }
 
+/* A file from store_open is in SWMR mode already: then this does nothing. */
 int store_start_swmr(struct ls_store *s)
 {
     int rc = LS_OK;
-    H5_CALL(H5Fstart_swmr_write(s->file));
+    unsigned intent = 0;
+    H5_CALL(H5Fget_intent(s->file, &intent));
+    if (!(intent & H5F_ACC_SWMR_WRITE))
+        H5_CALL(H5Fstart_swmr_write(s->file));
 cleanup:
     return rc;
 }
@@ -958,6 +1045,45 @@ cleanup:
     return rc;
 }
 
+/* Rows [row0, row0 + rows) x all `width` columns of a 2-D dataset. */
+static int read_rows_2d(hid_t dset, size_t width, hsize_t row0, hsize_t rows, double *buf)
+{
+    int rc = LS_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    hsize_t start[2] = {row0, 0}, count[2] = {rows, width};
+    H5_CHECK(fspace = H5Dget_space(dset), LS_ECORRUPT);
+    H5_CHECK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL), LS_ECORRUPT);
+    H5_CALL(mspace = H5Screate_simple(2, count, NULL));
+    H5_CHECK(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, buf), LS_ECORRUPT);
+cleanup:
+    h5_close(&mspace);
+    h5_close(&fspace);
+    return rc;
+}
+
+/* One hyperslab read per dataset: the rows are contiguous in every one of them, so this runs at
+ * the disk's (or page cache's) speed. */
+int store_read_rows(struct ls_store *s, uint64_t row0, size_t rows, struct ls_store_rows *out)
+{
+    int rc = LS_OK;
+    STORE_REQUIRE(row0 <= s->n_points && rows <= s->n_points - row0, LS_EINVAL, "rows past N");
+    if (rows == 0)
+        return LS_OK;
+    LS_CALL(read_block(s->col[COL_STATUS], s->status_type, row0, rows, out->status));
+    LS_CALL(read_block(s->col[COL_SECONDS], H5T_NATIVE_DOUBLE, row0, rows, out->seconds));
+    LS_CALL(read_block(s->col[COL_RANK], H5T_NATIVE_INT32, row0, rows, out->rank));
+    LS_CALL(read_block(s->col[COL_FINISHED], H5T_NATIVE_DOUBLE, row0, rows, out->finished));
+    LS_CALL(read_block(s->col[COL_HOST], s->host_type, row0, rows, out->host));
+    for (size_t k = 0; k < s->n_metrics; k++)
+        LS_CALL(read_block(s->metric[k], H5T_NATIVE_DOUBLE, row0, rows, out->metrics + k * rows));
+    for (size_t j = 0; j < s->n_traj; j++)
+        LS_CALL(read_rows_2d(s->traj[j], s->T, row0, rows, out->traj + j * rows * s->T));
+    for (size_t v = 0, off = 0; v < s->n_vec; off += s->vec_len[v], v++)
+        LS_CALL(read_rows_2d(s->vec[v], s->vec_len[v], row0, rows, out->vec + rows * off));
+cleanup:
+    return rc;
+}
+
 /* Accumulates the summary over blocks of rows; `window` > 0 selects the second pass, which
  * counts finished rows at or after it. */
 struct tally {
@@ -1108,5 +1234,405 @@ cleanup:
     h5_close(&space);
     h5_close(&dset);
     h5_close(&file);
+    return rc;
+}
+
+/* ---- reading by rows, for report and export ------------------------------------------------ */
+
+struct ls_reader {
+    hid_t file;
+    hid_t status_type;
+};
+
+/* Collects the dataset names of one group (H5Literate callback), skipping `skip`. */
+struct name_list {
+    char (*names)[LS_PATH_MAX];
+    size_t n, cap;
+    const char *skip;
+    int too_long;
+};
+
+static herr_t collect_name(hid_t grp, const char *name, const H5L_info_t *info, void *arg)
+{
+    struct name_list *l = arg;
+    H5O_info_t oi;
+    (void)info;
+    if (l->skip != NULL && !strcmp(name, l->skip))
+        return 0;
+    if (H5Oget_info_by_name2(grp, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+        return -1;
+    if (oi.type != H5O_TYPE_DATASET)
+        return 0;
+    if (l->n == l->cap || strlen(name) >= LS_PATH_MAX) {
+        l->too_long = 1;
+        return 1; /* stop: more names than the caller holds, or a name that does not fit */
+    }
+    snprintf(l->names[l->n++], LS_PATH_MAX, "%s", name);
+    return 0;
+}
+
+/* The datasets of group `group` in name order (an absent group has none). */
+static int list_group(hid_t file, const char *group, const char *skip, char (*names)[LS_PATH_MAX],
+                      size_t cap, size_t *n)
+{
+    int rc = LS_OK;
+    hid_t grp = H5I_INVALID_HID;
+    struct name_list l = {names, 0, cap, skip, 0};
+    *n = 0;
+    if (H5Lexists(file, group, H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return LS_OK;
+    }
+    H5_CHECK(grp = H5Gopen2(file, group, H5P_DEFAULT), LS_ECORRUPT);
+    H5_CHECK(H5Literate(grp, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_name, &l), LS_ECORRUPT);
+    STORE_REQUIRE(!l.too_long, LS_ECORRUPT, group);
+    *n = l.n;
+cleanup:
+    h5_close(&grp);
+    return rc;
+}
+
+/* Put the names listed after "metrics=" in the job_canonical attribute first, in that order (the
+ * job's metric order; HDF5 lists names alphabetically), the others after them. */
+static void order_like_job(hid_t file, char (*names)[LS_PATH_MAX], size_t n)
+{
+    size_t done = 0, len = 1 << 16;
+    char *canon = malloc(len), *list = NULL;
+    if (canon == NULL || get_str_attr(file, "job_canonical", canon, len) != LS_OK) {
+        H5Eclear2(H5E_DEFAULT);
+        free(canon);
+        return;
+    }
+    list = strstr(canon, "\nmetrics=");
+    if (list == NULL) {
+        free(canon);
+        return;
+    }
+    list += strlen("\nmetrics=");
+    list[strcspn(list, "\n")] = '\0';
+    for (char *save = NULL, *m = strtok_r(list, ",", &save); m != NULL && done < n;
+         m = strtok_r(NULL, ",", &save))
+        for (size_t i = done; i < n; i++)
+            if (!strcmp(names[i], m)) {
+                char tmp[LS_PATH_MAX];
+                memcpy(tmp, names[i], LS_PATH_MAX);
+                memmove(names[done + 1], names[done], (i - done) * LS_PATH_MAX);
+                memcpy(names[done++], tmp, LS_PATH_MAX);
+                break;
+            }
+    free(canon);
+}
+
+/* Type and swept flag of every /grid/<axis>. */
+static int describe_axes(hid_t file, struct ls_reader_info *info)
+{
+    int rc = LS_OK;
+    hid_t dset = H5I_INVALID_HID, type = H5I_INVALID_HID;
+    char name[LS_PATH_MAX + 8];
+    for (size_t a = 0; a < info->n_axes; a++) {
+        snprintf(name, sizeof name, "/grid/%s", info->axis[a]);
+        H5_CHECK(dset = H5Dopen2(file, name, H5P_DEFAULT), LS_ECORRUPT);
+        H5_CHECK(type = H5Dget_type(dset), LS_ECORRUPT);
+        H5T_class_t cls = H5Tget_class(type);
+        STORE_REQUIRE(cls == H5T_STRING || cls == H5T_FLOAT || cls == H5T_INTEGER, LS_ECORRUPT,
+                      name);
+        info->axis_type[a] = cls == H5T_STRING ? LS_T_STR : cls == H5T_FLOAT ? LS_T_REAL : LS_T_INT;
+        int32_t swept = 0;
+        if (H5Aexists(dset, "swept") > 0)
+            LS_CALL(get_int_attr(dset, "swept", &swept));
+        info->axis_swept[a] = swept != 0;
+        h5_close(&type);
+        h5_close(&dset);
+    }
+cleanup:
+    H5Eclear2(H5E_DEFAULT);
+    h5_close(&type);
+    h5_close(&dset);
+    return rc;
+}
+
+/* Extent of axis 0 and 1 (0 when rank 1) of a dataset. */
+static int extent(hid_t file, const char *name, hsize_t *d0, hsize_t *d1)
+{
+    int rc = LS_OK;
+    hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hsize_t dims[2] = {0, 0};
+    H5_CHECK(dset = H5Dopen2(file, name, H5P_DEFAULT), LS_ECORRUPT);
+    H5_CHECK(space = H5Dget_space(dset), LS_ECORRUPT);
+    int rank = H5Sget_simple_extent_ndims(space);
+    STORE_REQUIRE(rank == 1 || rank == 2, LS_ECORRUPT, name);
+    H5_CHECK(H5Sget_simple_extent_dims(space, dims, NULL), LS_ECORRUPT);
+    *d0 = dims[0];
+    *d1 = rank == 2 ? dims[1] : 0;
+cleanup:
+    h5_close(&space);
+    h5_close(&dset);
+    return rc;
+}
+
+static int describe(hid_t file, struct ls_reader_info *info)
+{
+    int rc = LS_OK;
+    hsize_t n = 0, t = 0, unused = 0;
+    memset(info, 0, sizeof *info);
+    LS_CALL(get_str_attr(file, "job_name", info->job_name, sizeof info->job_name));
+    LS_CALL(get_str_attr(file, "job_hash", info->job_hash, sizeof info->job_hash));
+    LS_CALL(extent(file, "/status", &n, &unused));
+    LS_CALL(extent(file, "/trajectories/step", &t, &unused));
+    info->n_points = n;
+    info->T = (size_t)t;
+    LS_CALL(list_group(file, "/grid", NULL, info->axis, LS_MAX_AXES, &info->n_axes));
+    LS_CALL(describe_axes(file, info));
+    LS_CALL(list_group(file, "/metrics", NULL, info->metric, LS_MAX_METRICS, &info->n_metrics));
+    order_like_job(file, info->metric, info->n_metrics);
+    LS_CALL(list_group(file, "/trajectories", "step", info->traj, LS_MAX_METRICS, &info->n_traj));
+    order_like_job(file, info->traj, info->n_traj);
+cleanup:
+    return rc;
+}
+
+int store_reader_open(const char *path, struct ls_reader **out, struct ls_reader_info *info)
+{
+    int rc = LS_OK;
+    struct ls_reader *r = calloc(1, sizeof *r);
+    *out = NULL;
+    LS_CHECK_ALLOC(r);
+    r->file = r->status_type = H5I_INVALID_HID;
+    LS_CALL(open_reader(path, &r->file));
+    LS_CALL(make_status_type(&r->status_type));
+    LS_CALL(describe(r->file, info));
+    *out = r;
+    r = NULL;
+cleanup:
+    store_reader_close(&r);
+    return rc;
+}
+
+void store_reader_close(struct ls_reader **rp)
+{
+    if (rp == NULL || *rp == NULL)
+        return;
+    h5_close(&(*rp)->status_type);
+    h5_close(&(*rp)->file);
+    free(*rp);
+    *rp = NULL;
+}
+
+/* Rows [row0, row0 + rows) of dataset `name` (all of axis 1 for a 2-D one) as memory type
+ * `mtype` into buf. LS_ERANGE past the end, LS_ENOTFOUND if there is no such dataset. */
+static int read_rows(struct ls_reader *r, const char *name, hid_t mtype, uint64_t row0,
+                     size_t rows, void *buf)
+{
+    int rc = LS_OK;
+    hid_t dset = H5I_INVALID_HID, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    hsize_t d0 = 0, d1 = 0;
+    if (!path_exists(r->file, name)) {
+        H5Eclear2(H5E_DEFAULT);
+        return LS_ENOTFOUND;
+    }
+    LS_CALL(extent(r->file, name, &d0, &d1));
+    STORE_REQUIRE(row0 <= d0 && rows <= d0 - row0, LS_ERANGE, name);
+    hsize_t start[2] = {row0, 0}, count[2] = {rows, d1};
+    int rank = d1 > 0 ? 2 : 1;
+    H5_CHECK(dset = H5Dopen2(r->file, name, H5P_DEFAULT), LS_ECORRUPT);
+    H5_CHECK(fspace = H5Dget_space(dset), LS_ECORRUPT);
+    H5_CHECK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL), LS_ECORRUPT);
+    H5_CALL(mspace = H5Screate_simple(rank, count, NULL));
+    if (rows > 0 && (rank == 1 || d1 > 0))
+        H5_CHECK(H5Dread(dset, mtype, mspace, fspace, H5P_DEFAULT, buf), LS_ECORRUPT);
+cleanup:
+    h5_close(&mspace);
+    h5_close(&fspace);
+    h5_close(&dset);
+    return rc;
+}
+
+int store_reader_numeric(struct ls_reader *r, const char *dataset, uint64_t row0, size_t rows,
+                         double *buf)
+{
+    return read_rows(r, dataset, H5T_NATIVE_DOUBLE, row0, rows, buf);
+}
+
+int store_reader_strings(struct ls_reader *r, const char *dataset, uint64_t row0, size_t rows,
+                         size_t width, char *buf)
+{
+    int rc = LS_OK;
+    hid_t mtype = H5I_INVALID_HID;
+    /* NULLTERM of `width` bytes: HDF5 truncates longer values and always ends them with NUL. */
+    H5_CALL(mtype = H5Tcopy(H5T_C_S1));
+    H5_CALL(H5Tset_size(mtype, width));
+    H5_CALL(H5Tset_strpad(mtype, H5T_STR_NULLTERM));
+    LS_CALL(read_rows(r, dataset, mtype, row0, rows, buf));
+cleanup:
+    h5_close(&mtype);
+    return rc;
+}
+
+int store_reader_status(struct ls_reader *r, uint64_t row0, size_t rows, uint8_t *buf)
+{
+    int rc = LS_OK;
+    LS_CALL(read_rows(r, "/status", r->status_type, row0, rows, buf));
+    for (size_t i = 0; i < rows; i++)
+        STORE_REQUIRE(buf[i] < LS_ST_COUNT, LS_ECORRUPT, "/status holds an unknown value");
+cleanup:
+    return rc;
+}
+
+/* ---- the user's own data (data kind hdf5) -------------------------------------------------- */
+
+struct user_matrix {
+    hid_t file, dset, space;
+    size_t rows, cols;
+};
+
+static void user_close(struct user_matrix *u)
+{
+    h5_close(&u->space);
+    h5_close(&u->dset);
+    h5_close(&u->file);
+}
+
+/* The checks that give the user a sentence instead of HDF5's error stack. */
+static int user_shape(struct user_matrix *u, const char *path, const char *dataset, char *msg,
+                      size_t len)
+{
+    hid_t type = H5Dget_type(u->dset);
+    H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+    hsize_t dims[2] = {0, 0};
+    int rank = (u->space = H5Dget_space(u->dset)) >= 0 ? H5Sget_simple_extent_ndims(u->space) : -1;
+    if (type >= 0)
+        H5Tclose(type);
+    H5Eclear2(H5E_DEFAULT);
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
+        snprintf(msg, len, "%s: dataset '%s' does not hold numbers", path, dataset);
+        return LS_EINVAL;
+    }
+    if (rank != 1 && rank != 2) {
+        snprintf(msg, len, "%s: dataset '%s' has rank %d, not 1 or 2", path, dataset, rank);
+        return LS_EINVAL;
+    }
+    H5Sget_simple_extent_dims(u->space, dims, NULL);
+    u->rows = (size_t)dims[0];
+    u->cols = rank == 2 ? (size_t)dims[1] : 1;
+    if (u->rows == 0 || u->cols == 0) {
+        snprintf(msg, len, "%s: dataset '%s' is empty", path, dataset);
+        return LS_EINVAL;
+    }
+    return LS_OK;
+}
+
+static int user_open(const char *path, const char *dataset, struct user_matrix *u, char *msg,
+                     size_t len)
+{
+    struct stat st;
+    h5_quiet();
+    u->file = u->dset = u->space = H5I_INVALID_HID;
+    if (stat(path, &st) != 0) {
+        snprintf(msg, len, "%s: %s", path, strerror(errno));
+        return LS_EIO;
+    }
+    u->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (u->file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        snprintf(msg, len, "%s: not a readable HDF5 file", path);
+        return LS_EIO;
+    }
+    if (!path_exists(u->file, dataset)) {
+        H5Eclear2(H5E_DEFAULT);
+        snprintf(msg, len, "%s: no dataset '%s'", path, dataset);
+        return LS_ENOTFOUND;
+    }
+    u->dset = H5Dopen2(u->file, dataset, H5P_DEFAULT);
+    if (u->dset < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        snprintf(msg, len, "%s: '%s' is not a dataset", path, dataset);
+        return LS_EINVAL;
+    }
+    return user_shape(u, path, dataset, msg, len);
+}
+
+int store_probe_matrix(const char *path, const char *dataset, size_t *rows, size_t *cols,
+                       char *msg, size_t len)
+{
+    struct user_matrix u;
+    int rc = user_open(path, dataset, &u, msg, len);
+    *rows = rc == LS_OK ? u.rows : 0;
+    *cols = rc == LS_OK ? u.cols : 0;
+    user_close(&u);
+    return rc;
+}
+
+int store_read_matrix(const char *path, const char *dataset, double *buf, size_t rows,
+                      size_t cols, char *msg, size_t len)
+{
+    struct user_matrix u;
+    int rc = user_open(path, dataset, &u, msg, len);
+    if (rc == LS_OK && (u.rows != rows || u.cols != cols)) {
+        snprintf(msg, len, "%s: dataset '%s' changed shape since the job was loaded", path,
+                 dataset);
+        rc = LS_EINVAL;
+    }
+    if (rc == LS_OK && H5Dread(u.dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        snprintf(msg, len, "%s: cannot read dataset '%s'", path, dataset);
+        rc = LS_EIO;
+    }
+    user_close(&u);
+    return rc;
+}
+
+/* ---- a standalone file of arrays (`lazysweep data`) ---------------------------------------- */
+
+static int put_i64_attr(hid_t loc, const char *name, int64_t value)
+{
+    int rc = LS_OK;
+    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    H5_CALL(space = H5Screate(H5S_SCALAR));
+    H5_CALL(attr = H5Acreate2(loc, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT));
+    H5_CALL(H5Awrite(attr, H5T_NATIVE_INT64, &value));
+cleanup:
+    h5_close(&attr);
+    h5_close(&space);
+    return rc;
+}
+
+static int write_array(hid_t file, const struct ls_array *a)
+{
+    int rc = LS_OK;
+    hid_t dset = H5I_INVALID_HID;
+    hsize_t dims[2] = {a->rows, a->cols};
+    const void *buf = a->idata ? (const void *)a->idata : (const void *)a->data;
+    STORE_REQUIRE(a->rows > 0 && buf != NULL, LS_EINVAL, a->name);
+    LS_CALL(make_dataset(file, a->name, a->idata ? H5T_STD_I64LE : H5T_IEEE_F64LE,
+                         a->cols ? 2 : 1, dims, NULL, &dset));
+    H5_CALL(H5Dwrite(dset, a->idata ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
+                     H5P_DEFAULT, buf));
+cleanup:
+    h5_close(&dset);
+    return rc;
+}
+
+int store_write_arrays(const char *path, const struct ls_array *arrays, size_t n,
+                       const struct ls_attr *attrs, size_t n_attrs)
+{
+    int rc = LS_OK;
+    hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
+    h5_quiet();
+    LS_CALL(make_fapl(&fapl));
+    H5_CALL(file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+    for (size_t i = 0; i < n_attrs; i++) {
+        if (attrs[i].text)
+            LS_CALL(put_str_attr(file, attrs[i].name, attrs[i].text));
+        else
+            LS_CALL(put_i64_attr(file, attrs[i].name, attrs[i].ival));
+    }
+    for (size_t i = 0; i < n; i++)
+        LS_CALL(write_array(file, &arrays[i]));
+    H5_CALL(H5Fflush(file, H5F_SCOPE_GLOBAL));
+cleanup:
+    h5_close(&file);
+    h5_close(&fapl);
+    if (rc != LS_OK)
+        remove(path); /* no half-written export is left behind */
     return rc;
 }

@@ -569,6 +569,12 @@ static int coord_start(struct coord *c, struct ls_lock *lk)
         fprintf(stderr, "lazysweep: resuming %s: %llu of %llu points already finished%s\n",
                 c->opts->out, (unsigned long long)n_finished(c),
                 (unsigned long long)c->job->grid.n_points, c->rs.rebuilt ? " (file rebuilt)" : "");
+    if (c->rs.verified && !c->opts->quiet)
+        fprintf(stderr, "lazysweep: checked %zu rows against the journal in %.3f s (%.0f rows/s): "
+                        "%zu rewritten, %zu reset to pending\n",
+                c->rs.verified, c->rs.verify_seconds,
+                c->rs.verify_seconds > 0 ? (double)c->rs.verified / c->rs.verify_seconds : 0.0,
+                c->rs.rewritten, c->rs.reset);
     rc = store_start_swmr(c->rs.store);
     if (rc == LS_OK)
         rc = build_order(c);

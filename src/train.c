@@ -1,9 +1,11 @@
-/* train.c — the training loop of one grid point: full-batch gradient descent, the logging
- * schedule shared by every point, and the stop rules (done, diverged, timeout).
+/* train.c — the training loop of one grid point: the optimizer step (optim.c) on full or
+ * mini-batches, the logging schedule shared by every point, and the stop rules (done, diverged,
+ * timeout).
  *
  * Divergence and timeouts are results recorded in the status, never errors. The loop allocates
- * nothing: the model owns its arenas and the result record is sized by the caller. Knows nothing
- * of MPI or HDF5; a poll callback lets the caller abandon a run on a signal. */
+ * nothing: the model owns its arenas, the optimizer state and batch buffers are allocated once
+ * before step 0 (loop_create) and the result record is sized by the caller. Knows nothing of MPI
+ * or HDF5; a poll callback lets the caller abandon a run on a signal. */
 #include "lazysweep/train.h"
 
 #include <math.h>
@@ -13,6 +15,8 @@
 #include <time.h>
 
 #include "lazysweep/error.h"
+#include "lazysweep/mem.h"
+#include "lazysweep/optim.h"
 
 #define POLL_SECONDS 0.1    /* how often poll() is called */
 #define CHECK_MIN 0.001     /* clock checks closer than this (s) are spread out ... */
@@ -153,54 +157,167 @@ static int ticker_step(struct ticker *tk, double max_seconds, ls_poll_fn poll, v
 static int run_valid(const struct ls_job *job, const struct ls_model *m, size_t T,
                      const struct ls_result *res)
 {
-    if (strcmp(job->train.optimizer, "gd") != 0 || !m || !m->ops || T == 0)
+    if (optim_kind(job->train.optimizer) < 0 || !m || !m->ops || T == 0)
         return LS_EINVAL;
     if (res->n_metrics != job->n_metrics || res->n_traj != job->n_traj || res->n_steps != T)
         return LS_EINVAL;
     return LS_OK;
 }
 
-/* Each step: loss and gradient; divergence check; log if scheduled; stop checks; then the
- * update. So the state logged at step s, and the final state, are those before update s. */
+/* Everything a run needs besides the model and the result, allocated once before step 0. */
+struct loop {
+    const struct ls_job *job;
+    struct ls_model *m;
+    const struct ls_data *d;   /* the full training set */
+    struct ls_optim *opt;
+    struct ls_snapshot *snap;  /* halve_on_rise: the state before the last update, else NULL */
+    struct ls_batcher *bt;     /* mini-batches, else NULL (full batch) */
+    struct ls_data batch;      /* the current mini-batch: X [b][d] and y [b] owned here */
+    double lr0;                /* train.lr at this point's axis values */
+    double halving;            /* 0.5^(updates undone by halve_on_rise) */
+    int64_t epoch_steps;       /* ⌈n/b⌉: steps per epoch under mini-batches */
+    double L, L0, L_prev;      /* full training loss now, at step 0, before the last update */
+    int fresh;                 /* L is the full loss of the current parameters */
+};
+
+static void loop_destroy(struct loop *lp)
+{
+    optim_destroy(&lp->opt);
+    snapshot_destroy(&lp->snap);
+    batcher_destroy(&lp->bt);
+    free(lp->batch.X);
+    free(lp->batch.y);
+}
+
+static int loop_create(struct loop *lp, const struct ls_job *job, struct ls_model *m,
+                       const struct ls_data *d)
+{
+    int rc = LS_OK;
+    memset(lp, 0, sizeof *lp);
+    lp->job = job;
+    lp->m = m;
+    lp->d = d;
+    lp->lr0 = cfg_scaled(job, &job->train.lr);
+    lp->halving = 1.0;
+    lp->L = lp->L0 = lp->L_prev = NAN;
+    LS_CALL(optim_create(job, m->n_params, &lp->opt));
+    if (strcmp(job->train.lr_schedule, "halve_on_rise") == 0)
+        LS_CALL(snapshot_create(lp->opt, &lp->snap));
+    if (optim_minibatch(job) && (size_t)job->train.batch_size < d->n) {
+        size_t b = (size_t)job->train.batch_size;
+        LS_CALL(batcher_create(job, d->n, b, &lp->bt));
+        lp->batch.X = ls_doubles(b * d->d);
+        lp->batch.y = ls_doubles(b);
+        LS_CHECK_ALLOC(lp->batch.X);
+        LS_CHECK_ALLOC(lp->batch.y);
+        lp->epoch_steps = (int64_t)((d->n + b - 1) / b);
+    }
+cleanup:
+    if (rc != LS_OK)
+        loop_destroy(lp);
+    return rc;
+}
+
+static int diverged(double L, double L0)
+{
+    return !isfinite(L) || L > LS_DIVERGE_FACTOR * L0;
+}
+
+/* The full training loss of the current parameters, when this step needs it. Full batch: the
+ * loss and gradient of every step, and halve_on_rise undoes the last update if the loss rose
+ * (or is not finite), restoring the state before it. Mini-batches: the full loss only at step 0,
+ * logged steps, the last step, and epoch ends when stop_loss is set. Returns 1 if diverged. */
+static int loop_measure(struct loop *lp, int64_t s, int logged)
+{
+    const struct ls_train_cfg *t = &lp->job->train;
+    lp->fresh = 0;
+    if (lp->bt == NULL) {
+        lp->L = lp->m->ops->loss(lp->m, lp->d, 1);
+        if (lp->snap && s > 0 && !(lp->L <= lp->L_prev)) {
+            snapshot_restore(lp->snap, lp->opt, lp->m->params, lp->m->grad);
+            lp->L = lp->L_prev;
+            lp->halving *= 0.5;
+        }
+        lp->fresh = 1;
+    } else if (s == 0 || logged || s >= t->max_steps ||
+               (t->stop_loss > 0 && s % lp->epoch_steps == 0)) {
+        lp->L = lp->m->ops->loss(lp->m, lp->d, 0);
+        lp->fresh = 1;
+    }
+    if (s == 0)
+        lp->L0 = lp->L;
+    return lp->fresh && diverged(lp->L, lp->L0);
+}
+
+/* Update s: the mini-batch's gradient (checked for divergence first, so a diverged run keeps the
+ * parameters it had at step s), then the optimizer at step s's learning rate. */
+static int loop_update(struct loop *lp, int64_t s)
+{
+    struct ls_model *m = lp->m;
+    if (lp->bt) {
+        const size_t *idx;
+        size_t b;
+        batcher_next(lp->bt, &idx, &b);
+        data_gather(lp->d, idx, b, &lp->batch);
+        if (diverged(m->ops->loss(m, &lp->batch, 1), lp->L0))
+            return 1;
+    }
+    if (lp->snap) {
+        snapshot_save(lp->snap, lp->opt, m->params, m->grad);
+        lp->L_prev = lp->L;
+    }
+    optim_step(lp->opt, optim_lr(lp->job, lp->lr0, s) * lp->halving, m->params, m->grad);
+    lp->fresh = 0;
+    return 0;
+}
+
+/* Each step s: measure (full loss; divergence); log if scheduled; stop checks; then update s.
+ * So the state logged at step s, and the final state, are those before update s. */
 int train_run(const struct ls_job *job, struct ls_model *m, const struct ls_data *d,
               const int64_t *steps, size_t T, struct ls_result *res, ls_poll_fn poll, void *arg)
 {
+    struct loop lp;
     int rc = run_valid(job, m, T, res);
+    if (rc == LS_OK)
+        rc = loop_create(&lp, job, m, d);
     if (rc != LS_OK)
         return rc;
-    double lr = cfg_scaled(job, &job->train.lr);
     double t0 = clock_seconds(CLOCK_MONOTONIC);
     struct ticker tk = {.start = t0, .last_check = t0, .last_poll = t0, .every = 16};
-    double L = NAN, L0 = NAN;
     int64_t s = 0;
     size_t t = 0;
     for (;; s++) {
-        L = m->ops->loss(m, d, 1);
-        if (s == 0)
-            L0 = L;
-        if (!isfinite(L) || L > LS_DIVERGE_FACTOR * L0) {
+        while (t < T && steps[t] < s)
+            t++;
+        int logged = t < T && steps[t] == s;
+        if (loop_measure(&lp, s, logged)) {
             res->status = LS_ST_DIVERGED;
             break;
         }
-        while (t < T && steps[t] < s)
-            t++;
-        if (t < T && steps[t] == s)
-            log_column(job, m, d, res, t++, L, s);
-        if (L <= job->train.stop_loss || s >= job->train.max_steps) {
+        if (logged)
+            log_column(job, m, d, res, t++, lp.L, s);
+        if ((lp.fresh && lp.L <= job->train.stop_loss) || s >= job->train.max_steps) {
             res->status = LS_ST_DONE;
             break;
         }
         int tick = ticker_step(&tk, job->train.max_seconds, poll, arg);
-        if (tick == TICK_INTR)
+        if (tick == TICK_INTR) {
+            loop_destroy(&lp);
             return LS_EINTR;
+        }
         if (tick == TICK_TIMEOUT) {
             res->status = LS_ST_TIMEOUT;
             break;
         }
-        for (size_t i = 0; i < m->n_params; i++)
-            m->params[i] -= lr * m->grad[i];
+        if (loop_update(&lp, s)) {
+            res->status = LS_ST_DIVERGED;
+            break;
+        }
     }
-    log_final(job, m, d, res, L, s);
+    if (!lp.fresh)
+        lp.L = m->ops->loss(m, d, 0);
+    log_final(job, m, d, res, lp.L, s);
+    loop_destroy(&lp);
     return LS_OK;
 }
 

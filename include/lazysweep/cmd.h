@@ -6,5 +6,10 @@
 int cmd_run(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+/* submit.c: render the Slurm template for a job and sbatch it. */
+int cmd_submit(int argc, char **argv);
+int cmd_report(int argc, char **argv); /* cmd_report.c */
+int cmd_export(int argc, char **argv); /* cmd_report.c */
+int cmd_data(int argc, char **argv);   /* cmd_data.c: a seed's data as HDF5 */
 
 #endif

@@ -3,8 +3,10 @@
  * The journal is the authority on what is done. At start-up the coordinator reads it, refuses a
  * journal of another experiment (naming the keys that changed), maps every finished point to its
  * index in the current grid by key (so a grid that gained values keeps its finished points),
- * replays into the file the rows it lacks, and rebuilds the file from the journal — written
- * aside, then renamed over — when it cannot be opened or no longer has the grid's shape. */
+ * checks every row of the file against the journal (a CRC-32 per row), rewrites the rows that
+ * differ, and rebuilds the file from the journal — written aside, then renamed over — when it
+ * cannot be opened or no longer has the grid's shape. A new file is also built aside and renamed
+ * into place once complete and in SWMR mode, so SWMR readers never see it half made. */
 #ifndef LAZYSWEEP_RESUME_H
 #define LAZYSWEEP_RESUME_H
 
@@ -17,10 +19,14 @@
 
 struct ls_resume {
     struct ls_journal *journal; /* open for appending */
-    struct ls_store *store;     /* open, not yet in SWMR mode */
+    struct ls_store *store;     /* open, in SWMR mode */
     uint8_t *status;            /* [n_points] status of each point per the journal */
     uint64_t count[LS_ST_COUNT];/* points per status */
     size_t replayed;            /* rows written into the file from the journal */
+    size_t verified;            /* rows of an existing file checked against the journal ... */
+    double verify_seconds;      /* ... in this many seconds */
+    size_t rewritten;           /* rows that differed from their journal record (rewritten) */
+    size_t reset;               /* finished rows without a journal record, reset to pending */
     int rebuilt;                /* 1 if the file was rebuilt from the journal */
     int created;                /* 1 if this is a new sweep */
 };

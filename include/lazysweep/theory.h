@@ -35,6 +35,9 @@ double theory_h_inv(int D, double z, double *one_minus);
 /* q_D(z) = ∫₀^z h_D⁻¹(t) dt for D > 2; theory_q(z) for D = 2. Even, convex, ≈ (D−2)/(4D)·z²
  * near 0 (z²/4 for D = 2). */
 double theory_qD(int D, double z);
+/* Its convex conjugate q_D*(θ) = sup_z (zθ − q_D(z)) = ∫₀^θ (q_D′)⁻¹, the dual potential:
+ * 2(cosh θ − 1) for D = 2, ∫₀^θ h_D (closed form) for D > 2, +inf for |θ| >= 1 there. */
+double theory_qD_conj(int D, double theta);
 
 /* Q_α^D(β) = α^D·Σᵢ q_D(βᵢ/α^D) (D = 2: α²·Σ q(βᵢ/α²)). */
 double theory_Q(int D, double alpha, const double *beta /* [d] */, size_t d);
@@ -58,7 +61,7 @@ struct ls_theory {
     double *aq_tau;   /* [n] */
     double *work;     /* [lwork] LAPACK workspace (size from workspace queries) */
     size_t lwork;
-    double *vd[6];    /* [6][d] scratch vectors of length d */
+    double *vd[7];    /* [7][d] scratch vectors of length d */
     double *vn[5];    /* [5][n] scratch vectors of length n */
 };
 
@@ -71,7 +74,8 @@ struct theory_info {
     double dual_objective;  /* min_l1: yᵀν for the dual point ν scaled to ‖Xᵀν‖∞ <= 1 */
     double gap;             /* min_l1: (objective − dual_objective) / objective, >= 0 */
     int iterations;         /* q_alpha: Newton iterations; min_l1: simplex iterations */
-    int converged;          /* 1 if the solver met its own tolerance */
+    int converged;          /* 1 if the solver met its own tolerance; q_alpha: feasibility
+                               <= 1e-12 and mirror_residual <= 1e-10 */
     size_t support;         /* min_l1: number of basic (support) columns */
 };
 
@@ -94,9 +98,17 @@ int theory_min_l1(struct ls_theory *t, double *beta /* [d] */, struct theory_inf
  * Newton on the convex dual g(λ) = Σᵢ α^D·q_D*((Xᵀλ)ᵢ) − yᵀλ (∇g = Xβ(λ) − y), then one
  * minimum-change correction of β onto Xβ = y. Stationarity holds by construction up to that
  * correction; info->feasibility and info->mirror_residual measure both. LS_ERANGE for α or D out
- * of range; a solve that stalls still returns its best β, with info->converged = 0. */
+ * of range; a solve that stalls still returns its best β, with info->converged = 0.
+ * Range: for D > 2 the mirror coordinate θ = h_D⁻¹(β/α^D) is a double in (−1, 1), so it can
+ * resolve |β| only up to about α^D·ε^(−p), p = D/(D−2) (D = 4, α = 1e-4: 1e14; D = 6, α = 1e-4:
+ * 0.3; D = 10, α = 1e-3: 4e-11). Beyond that θ rounds to ±1 on the support, the mirror residual
+ * cannot certify the result (converged = 0), and β is the feasible point at the rounded θ — in
+ * practice the minimum-ℓ1 interpolant, which β_α then equals to far below double precision. */
 int theory_q_alpha(struct ls_theory *t, int D, double alpha, double *beta /* [d] */,
                    struct theory_info *info);
+
+/* ‖Xβ − y‖₂ / ‖y‖₂ (‖Xβ‖₂ when y = 0): how far β is from interpolating. */
+double theory_feasibility(struct ls_theory *t, const double *beta /* [d] */);
 
 /* ‖(I − P)φ(β)‖₂ / ‖φ(β)‖₂, φ = theory_mirror, P the orthogonal projector onto the row space of
  * X (0 when φ(β) = 0). Exact gradient flow keeps this at 0; GD leaves O(step size). */

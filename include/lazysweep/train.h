@@ -1,8 +1,19 @@
-/* train.h — the training loop: optimizer, logging schedule, stop and divergence rules.
+/* train.h — the training loop: optimizer steps, logging schedule, stop and divergence rules.
  *
  * Fills a result record: status done (max_steps or stop_loss reached), diverged (non-finite loss
  * or loss > 1e6 × initial), timeout (train.max_seconds) — all data, not errors. Knows nothing of
- * MPI or HDF5; a caller-supplied poll function lets a signal abandon a run. */
+ * MPI or HDF5; a caller-supplied poll function lets a signal abandon a run.
+ *
+ * A step is one parameter update (optim.h gives the updates and learning-rate rules). With
+ * mini-batches (train.batch_size b, 1 <= b < n_train; optim.h's batcher says which rows) step s
+ * uses the gradient of batch s; a batch_size of 0 or >= n_train is full-batch training, bit for
+ * bit the same as gd. The logged train_loss is always the full training loss (without any weight
+ * decay penalty) at the logged step, so trajectories of gd and sgd compare directly; under
+ * mini-batches it is computed at step 0, at logged steps, at the final step and — when stop_loss
+ * is set — at the end of every epoch (⌈n/b⌉ steps), and stop_loss is checked on those values. A
+ * mini-batch run diverges when a batch loss or a full loss is not finite or exceeds 1e6 × the full
+ * loss at step 0. Under halve_on_rise (full batch) an undone update still counts as a step: the
+ * state after it is the state before it, and its logged loss is that state's. */
 #ifndef LAZYSWEEP_TRAIN_H
 #define LAZYSWEEP_TRAIN_H
 

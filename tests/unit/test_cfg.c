@@ -81,6 +81,7 @@ static const char minimal[] = "name: min\n"
 static const char minimal_canonical[] =
     "data.dim=1000\n"
     "data.kind=sparse_regression\n"
+    "data.n_test=0\n"
     "data.n_train=100\n"
     "data.noise_std=0.10000000000000001\n"
     "data.support=5\n"
@@ -97,10 +98,12 @@ static const char minimal_canonical[] =
     "train.log.points=64\n"
     "train.log.spacing=log\n"
     "train.lr=base:0.5,init_scale:0,width:0,depth:0\n"
+    "train.lr_schedule=constant\n"
     "train.max_seconds=0\n"
     "train.max_steps=1000\n"
     "train.optimizer=gd\n"
-    "train.stop_loss=0\n";
+    "train.stop_loss=0\n"
+    "train.weight_decay=base:0,init_scale:0,width:0,depth:0\n";
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 

@@ -249,7 +249,7 @@ static void test_check_and_registry(void **state)
     expect_rejected(&job, "data.kind");
 
     assert_ptr_equal(model_find("diagonal"), &diagonal_ops);
-    assert_null(model_find("mlp"));
+    assert_null(model_find("resnet"));
     assert_string_equal(model_families()[0], "diagonal");
     assert_true(model_has_metric(&diagonal_ops, "steps"));
     assert_true(model_has_metric(&diagonal_ops, "population_error"));
