@@ -3,11 +3,18 @@
  * bench/mlp_bench.sh puts these next to PyTorch's figures).
  *
  * A step is what train.c does per step of plain gradient descent on a fixed batch: the loss and
- * its gradient (ops->loss) and the update θ ← θ − η·g. float64, one OpenBLAS thread. Each figure
- * is the best of REPEATS timed runs of at least `seconds` each, after a warm-up, so a noisy
- * neighbour on the machine costs a repetition rather than the figure.
+ * its gradient (ops->loss) and the optimizer's update θ ← θ − η·g (optim_step of `gd`). float64,
+ * one OpenBLAS thread.
  *
- * Usage: mlp_speed [seconds per run, default 0.5]. Output: one line per measurement,
+ * Time is the thread's CPU time, not the wall clock, and each rate is that of the fastest of
+ * many short blocks of calls (each at least BLOCK seconds; at least MIN_BLOCKS of them and as
+ * many as fit in `seconds`, after a warm-up): other work on a shared machine then neither counts against a figure nor slows it by
+ * preempting it, which is what makes rates measured one after the other comparable (it can
+ * still evict caches). bench/torch_mlp.py measures PyTorch the same way.
+ *
+ * Usage: mlp_speed [seconds per shape, default 1] [shape name ...] (default: every shape).
+ * Output: one line per measurement,
+ *   openblas <core name as OpenBLAS detected or was told (OPENBLAS_CORETYPE)>
  *   dgemm <n> gflops <g>
  *   mlp <name> batch <B> steps_per_s <s> gflops <g> flops_per_step <f> */
 #include <cblas.h>
@@ -23,9 +30,11 @@
 #include "lazysweep/mem.h"
 #include "lazysweep/mlp.h"
 #include "lazysweep/model.h"
+#include "lazysweep/optim.h"
 
-#define REPEATS 3
-#define DGEMM_N 1024
+#define BLOCK 0.005  /* s: the shortest timed block of calls */
+#define MIN_BLOCKS 40 /* blocks timed at least, however long they take */
+#define DGEMM_N 512 /* large enough for the peak, short enough (4 ms) to time many times */
 
 struct shape {
     const char *name;
@@ -42,25 +51,27 @@ static const struct shape shapes[] = {
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Best rate (calls per second) of fn over REPEATS runs of at least `seconds`, after one run of
- * a fifth of that as warm-up (page faults, BLAS buffers, caches). */
+/* The rate (calls per second) of fn's fastest block of calls within `seconds`, after a tenth of
+ * that as warm-up (page faults, BLAS buffers, caches). */
 static double best_rate(void (*fn)(void *), void *arg, double seconds)
 {
-    double best = 0;
-    for (int r = 0; r <= REPEATS; r++) {
-        double budget = r == 0 ? seconds / 5 : seconds, t0 = now(), t;
+    double best = 0, start = now(), warm = start + seconds / 10, end = warm + seconds;
+    long blocks = 0;
+    for (double t0 = start; t0 < end || blocks < MIN_BLOCKS; t0 = now()) {
         long calls = 0;
+        double t;
         do {
             fn(arg);
             calls++;
             t = now() - t0;
-        } while (t < budget);
-        if (r > 0 && calls / t > best)
+        } while (t < BLOCK);
+        if (t0 >= warm && calls / t > best)
             best = calls / t;
+        blocks += t0 >= warm;
     }
     return best;
 }
@@ -98,6 +109,7 @@ static int dgemm_peak(double seconds)
 struct step {
     struct ls_model *m;
     struct ls_data *d;
+    struct ls_optim *opt;
     double lr;
 };
 
@@ -106,8 +118,7 @@ static void train_step(void *arg)
     struct step *s = arg;
     struct ls_model *m = s->m;
     m->ops->loss(m, s->d, 1);
-    for (size_t i = 0; i < m->n_params; i++)
-        m->params[i] -= s->lr * m->grad[i];
+    optim_step(s->opt, s->lr, m->params, m->grad);
 }
 
 /* A job as cfg would build it for this shape: relu, biases, He init, and a data section whose
@@ -127,6 +138,7 @@ static void shape_job(const struct shape *sh, struct ls_job *job)
     snprintf(job->model.parametrization, LS_NAME_MAX, "standard");
     snprintf(job->model.scale_mode, LS_NAME_MAX, "weights");
     snprintf(job->train.loss, LS_NAME_MAX, sh->C > 1 ? "cross_entropy" : "mse");
+    snprintf(job->train.optimizer, LS_NAME_MAX, "gd");
     snprintf(job->data.kind, LS_NAME_MAX, "teacher_student");
     job->data.n_classes = sh->C > 1 ? sh->C : 0;
     job->data.dim = sh->d;
@@ -151,11 +163,13 @@ static int bench_shape(const struct shape *sh, double seconds)
     for (size_t i = 0; i < d.n; i++)
         d.y[i] = sh->C > 1 ? (double)(i % (size_t)sh->C) : cos((double)i);
     LS_CALL(mlp_ops.create(&job, &d, &s.m));
+    LS_CALL(optim_create(&job, s.m->n_params, &s.opt));
     double flops = mlp_ops.flops_per_step(&job);
     double rate = best_rate(train_step, &s, seconds);
     printf("mlp %s batch %d steps_per_s %.1f gflops %.2f flops_per_step %.4g\n", sh->name,
            sh->batch, rate, rate * flops * 1e-9, flops);
 cleanup:
+    optim_destroy(&s.opt);
     if (s.m)
         mlp_ops.destroy(&s.m);
     free(d.X);
@@ -163,17 +177,27 @@ cleanup:
     return rc;
 }
 
+static int wanted(const char *name, int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return 1;
+    return argc <= 2;
+}
+
 int main(int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 0.5;
+    double seconds = argc > 1 ? atof(argv[1]) : 1.0;
     if (!(seconds > 0)) {
-        fprintf(stderr, "usage: mlp_speed [seconds per timed run]\n");
+        fprintf(stderr, "usage: mlp_speed [seconds per timed run] [shape ...]\n");
         return 2;
     }
     openblas_set_num_threads(1);
+    printf("openblas %s\n", openblas_get_corename());
     int rc = dgemm_peak(seconds);
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0] && rc == LS_OK; i++) {
-        rc = bench_shape(&shapes[i], seconds);
+        if (wanted(shapes[i].name, argc, argv))
+            rc = bench_shape(&shapes[i], seconds);
         fflush(stdout);
     }
     if (rc != LS_OK)

@@ -3,10 +3,14 @@ relu MLPs with biases, cross-entropy (10 classes) or mean squared error (one out
 forward, loss, backward and a plain SGD update on a fixed batch.
 
 PyTorch is given its best showing: each figure is the better of two idiomatic update styles
-(torch.optim.SGD with foreach, and an in-place loop under no_grad), gradients are set to None
-rather than zeroed, and every figure is the best of 3 timed runs after a warm-up.
+(torch.optim.SGD with foreach, and an in-place loop under no_grad), and gradients are set to None
+rather than zeroed. Rates are measured as in mlp_speed.c: in the thread's CPU time (PyTorch runs
+its operators in the calling thread with one thread), the fastest of many short blocks of steps
+(each at least BLOCK seconds; at least MIN_BLOCKS and as many as fit in the budget), after a
+warm-up.
 
-Usage: torch_mlp.py [seconds per run, default 0.5]. Output: `torch <name> steps_per_s <s>`."""
+Usage: torch_mlp.py [seconds per shape, default 1] [shape name ...] (default: every shape).
+Output: `torch <name> steps_per_s <s>`."""
 import sys
 import time
 
@@ -16,23 +20,27 @@ SHAPES = [("784-256-256-10", 784, 256, 2, 10, 64),
           ("784-1024x3-10", 784, 1024, 3, 10, 128),
           ("20-100x5-1", 20, 100, 5, 1, 32),
           ("1-1000-1", 1, 1000, 1, 1, 5)]
-REPEATS = 3
+BLOCK = 0.005
+MIN_BLOCKS = 40
 LR = 1e-4
 
 
 def best_rate(fn, seconds):
-    best = 0.0
-    for r in range(REPEATS + 1):
-        budget = seconds / 5 if r == 0 else seconds
-        t0, calls = time.perf_counter(), 0
+    best, start, blocks = 0.0, time.thread_time(), 0
+    warm, end = start + seconds / 10, start + seconds * 1.1
+    t0 = start
+    while t0 < end or blocks < MIN_BLOCKS:
+        calls = 0
         while True:
             fn()
             calls += 1
-            t = time.perf_counter() - t0
-            if t >= budget:
+            t = time.thread_time() - t0
+            if t >= BLOCK:
                 break
-        if r > 0:
+        if t0 >= warm:
             best = max(best, calls / t)
+            blocks += 1
+        t0 = time.thread_time()
     return best
 
 
@@ -76,11 +84,14 @@ def steps(d, width, depth, C, batch):
 
 
 def main():
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 0.5
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+    wanted = sys.argv[2:] or [s[0] for s in SHAPES]
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float64)
     for name, d, width, depth, C, batch in SHAPES:
-        rate = max(best_rate(fn, seconds) for fn in steps(d, width, depth, C, batch))
+        if name not in wanted:
+            continue
+        rate = max(best_rate(fn, seconds / 2) for fn in steps(d, width, depth, C, batch))
         print(f"torch {name} steps_per_s {rate:.1f}", flush=True)
 
 

@@ -382,8 +382,6 @@ static int applies_to_family(const struct key_def *row, const char *family)
     return row->family == NULL || strcmp(row->family, family) == 0;
 }
 
-static const struct key_def *find_row(const char *path);
-
 /* Does the `when` key (a string key: data.kind, train.optimizer, ...) hold one of when_in? */
 static int applies_when(const struct ls_job *job, const struct key_def *row)
 {

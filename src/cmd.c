@@ -142,6 +142,9 @@ int cmd_run(int argc, char **argv)
     int code = parse_run(argc, argv, &a);
     if (code >= 0)
         return code;
+    /* Before MPI_Init: Slurm's early-warning SIGUSR1 (or a SIGTERM) can arrive while the ranks
+     * start, and must then mean "stop early" (exit 3), not the default action, death. */
+    sweep_install_signals();
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     code = load_everywhere(a.job, &job, rank);
@@ -152,7 +155,6 @@ int cmd_run(int argc, char **argv)
     }
     if (code < 0) {
         a.opts.out = a.out;
-        sweep_install_signals();
         code = sweep_run(&job, &a.opts);
     }
     cfg_free(&job);

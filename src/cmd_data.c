@@ -103,8 +103,10 @@ static int pick_point(const struct ls_job *job, const struct data_args *a, struc
     }
     for (size_t i = 0; i < job->grid.n_axes; i++)
         if (job->grid.axes[i].swept && !strncmp(job->grid.axes[i].name, "data.", 5)) {
-            fprintf(stderr, "lazysweep: %s is a grid axis, so the data differ between points of "
-                            "one seed: choose one with --point I\n", job->grid.axes[i].name);
+            fprintf(stderr,
+                    "lazysweep: %s is a grid axis, so the data differ between points of "
+                    "one seed: choose one with --point I\n",
+                    job->grid.axes[i].name);
             return LS_EXIT_USAGE;
         }
     if (cfg_point(job, 0, pt) != LS_OK)
@@ -150,9 +152,8 @@ static int write_data(const struct ls_job *job, const struct ls_job *pt, int64_t
     if (d->n_test && d->y_test)
         arr[n++] = (struct ls_array){"y_test", d->n_test, 0, d->y_test, NULL};
     const struct ls_attr attrs[] = {
-        {"job_name", job->name, 0},      {"job_hash", job->hash_hex, 0},
-        {"job_file", job->path, 0},      {"data_kind", pt->data.kind, 0},
-        {"seed", NULL, pt->point_seed},  {"point", NULL, point},
+        {"job_name", job->name, 0},      {"job_hash", job->hash_hex, 0}, {"job_file", job->path, 0},
+        {"data_kind", pt->data.kind, 0}, {"seed", NULL, pt->point_seed}, {"point", NULL, point},
         {"tool_version", LS_VERSION, 0},
     };
     rc = store_write_arrays(out, arr, n, attrs, sizeof attrs / sizeof attrs[0]);

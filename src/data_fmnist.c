@@ -57,17 +57,18 @@ static int gz_read_all(gzFile gz, uint8_t *buf, size_t n, size_t *got)
     return 1;
 }
 
-static int idx_header(gzFile gz, const char *path, uint32_t ndims, struct idx_file *out,
-                      char *msg, size_t len)
+static int idx_header(gzFile gz, const char *path, uint32_t ndims, struct idx_file *out, char *msg,
+                      size_t len)
 {
     uint8_t h[4 + 4 * IDX_MAX_DIMS];
     size_t got;
     if (gz_read_all(gz, h, 4, &got) < 0 || got < 4)
         return gz_fail(gz, path, "not an IDX file (shorter than its magic number)", msg, len);
     if (h[0] != 0 || h[1] != 0 || h[2] != 0x08 || h[3] != ndims) {
-        snprintf(msg, len, "%s: not an IDX file of unsigned bytes with %u dimensions (magic "
-                 "%02x %02x %02x %02x, expected 00 00 08 %02x)", path, ndims, h[0], h[1], h[2],
-                 h[3], ndims);
+        snprintf(msg, len,
+                 "%s: not an IDX file of unsigned bytes with %u dimensions (magic "
+                 "%02x %02x %02x %02x, expected 00 00 08 %02x)",
+                 path, ndims, h[0], h[1], h[2], h[3], ndims);
         return LS_ECORRUPT;
     }
     if (gz_read_all(gz, h + 4, 4 * ndims, &got) < 0 || got < 4 * ndims)
@@ -96,13 +97,14 @@ static int idx_body(gzFile gz, const char *path, struct idx_file *out, char *msg
     if (gz_read_all(gz, out->data, out->count, &got) < 0)
         return gz_fail(gz, path, "cannot decompress", msg, len);
     if (got < out->count) {
-        snprintf(msg, len, "%s: truncated: the header announces %zu bytes of data, the file "
-                 "holds %zu", path, out->count, got);
+        snprintf(msg, len,
+                 "%s: truncated: the header announces %zu bytes of data, the file "
+                 "holds %zu",
+                 path, out->count, got);
         return LS_ECORRUPT;
     }
     if (gzread(gz, &extra, 1) != 0) {
-        snprintf(msg, len, "%s: more data than the header announces (%zu bytes)", path,
-                 out->count);
+        snprintf(msg, len, "%s: more data than the header announces (%zu bytes)", path, out->count);
         return LS_ECORRUPT;
     }
     return LS_OK;
@@ -156,13 +158,13 @@ static void file_path(const char *dir, int i, char *out, size_t len)
 }
 
 /* Images and labels agree in count, and images are 2-D. */
-static int check_pair(const struct idx_file *x, const struct idx_file *y, const char *dir,
-                      int i, char *msg, size_t len)
+static int check_pair(const struct idx_file *x, const struct idx_file *y, const char *dir, int i,
+                      char *msg, size_t len)
 {
     if (x->dims[0] == y->dims[0])
         return LS_OK;
-    snprintf(msg, len, "%.400s: %s holds %u images but %s %u labels", dir, file_names[i], x->dims[0],
-             file_names[i + 1], y->dims[0]);
+    snprintf(msg, len, "%.400s: %s holds %u images but %s %u labels", dir, file_names[i],
+             x->dims[0], file_names[i + 1], y->dims[0]);
     return LS_ECORRUPT;
 }
 
@@ -259,8 +261,10 @@ static int fmnist_resolve(struct ls_job *job, const char **key, char *msg, size_
     int e = stat(c->path, &st) != 0 ? errno : 0;
     *key = "data.path";
     if (e || !S_ISDIR(st.st_mode)) {
-        snprintf(msg, len, "%s: %s (install Debian's dataset-fashion-mnist, or set data.path to "
-                 "the directory of its IDX files)", c->path, e ? strerror(e) : "not a directory");
+        snprintf(msg, len,
+                 "%s: %s (install Debian's dataset-fashion-mnist, or set data.path to "
+                 "the directory of its IDX files)",
+                 c->path, e ? strerror(e) : "not a directory");
         return LS_EJOB;
     }
     int rc = read_headers(c->path, f, msg, len);
@@ -289,12 +293,16 @@ static int fmnist_check(const struct ls_job *job, const char **key, char *msg, s
                  (long long)c->one_vs_rest);
     } else if (c->n_train < 1 || c->n_train > c->avail_train) {
         *key = "data.n_train";
-        snprintf(msg, len, "data.n_train must be between 1 and the %lld training images of the "
-                 "chosen classes, not %lld", (long long)c->avail_train, (long long)c->n_train);
+        snprintf(msg, len,
+                 "data.n_train must be between 1 and the %lld training images of the "
+                 "chosen classes, not %lld",
+                 (long long)c->avail_train, (long long)c->n_train);
     } else if (c->n_test > c->avail_test) {
         *key = "data.n_test";
-        snprintf(msg, len, "data.n_test must be at most the %lld test images of the chosen "
-                 "classes, not %lld", (long long)c->avail_test, (long long)c->n_test);
+        snprintf(msg, len,
+                 "data.n_test must be at most the %lld test images of the chosen "
+                 "classes, not %lld",
+                 (long long)c->avail_test, (long long)c->n_test);
     } else if (c->dim < 1) {
         snprintf(msg, len, "fashion_mnist sizes were not resolved from %s", c->path);
     } else {
@@ -317,13 +325,14 @@ static enum ls_task fmnist_task(const struct ls_job *job, size_t *n_classes)
 static void fmnist_select(const struct ls_data_cfg *c, const struct idx_file *img,
                           const struct idx_file *lab, double *X, double *y, size_t n, size_t d)
 {
-    double scale = strcmp(c->scaling, "none") == 0 ? 1.0 : 1.0 / 255.0;
+    /* A division, not a multiplication by 1/255: the value numpy's X / 255 gives, bit for bit */
+    double scale = strcmp(c->scaling, "none") == 0 ? 1.0 : 255.0;
     for (size_t i = 0, k = 0; k < n && i < lab->count; i++) {
         int slot = class_slot(c, lab->data[i]);
         if (slot < 0)
             continue;
         for (size_t j = 0; j < d; j++)
-            X[k * d + j] = img->data[i * d + j] * scale;
+            X[k * d + j] = img->data[i * d + j] / scale;
         y[k++] = c->one_vs_rest >= 0 ? (double)(lab->data[i] == c->one_vs_rest) : (double)slot;
     }
 }
@@ -339,8 +348,7 @@ static int fmnist_generate(const struct ls_job *job, struct ls_data *d)
     if ((size_t)cache.f[F_TRAIN_X].dims[1] * cache.f[F_TRAIN_X].dims[2] != d->d)
         return LS_EINVAL;
     fmnist_select(c, &cache.f[F_TRAIN_X], &cache.f[F_TRAIN_Y], d->X, d->y, d->n, d->d);
-    fmnist_select(c, &cache.f[F_TEST_X], &cache.f[F_TEST_Y], d->X_test, d->y_test, d->n_test,
-                  d->d);
+    fmnist_select(c, &cache.f[F_TEST_X], &cache.f[F_TEST_Y], d->X_test, d->y_test, d->n_test, d->d);
     if (strcmp(c->scaling, "standardize") == 0)
         data_standardize(d->X, d->n, d->X_test, d->n_test, d->d);
     return LS_OK;

@@ -9,10 +9,12 @@
  * the first n_train of the training part (0: all). data.scaling standardize uses the training
  * rows' statistics. The file is read through store.c (the only module that includes hdf5.h): its
  * shape and labels when the job is loaded, the values when a point is built. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lazysweep/data_kind.h"
 #include "lazysweep/error.h"
@@ -39,7 +41,9 @@ static int check_labels(const struct ls_data_cfg *c, const double *y, size_t n, 
             ok = y[i] >= 0 && y[i] < 1e6 && y[i] == floor(y[i]);
         if (!ok) {
             snprintf(msg, len, "%s: %s[%zu] = %g is not %s", c->file, c->y_dataset, i, y[i],
-                     binary ? "0 or 1" : classes ? "a class 0, 1, 2, ..." : "a finite number");
+                     binary    ? "0 or 1"
+                     : classes ? "a class 0, 1, 2, ..."
+                               : "a finite number");
             return LS_EJOB;
         }
         top = y[i] > top ? y[i] : top;
@@ -68,9 +72,14 @@ static int hdf5_resolve(struct ls_job *job, const char **key, char *msg, size_t 
 {
     struct ls_data_cfg *c = &job->data;
     size_t N = 0, d = 0, Ny = 0, cy = 0;
+    struct stat st;
     *key = "data.file";
     if (c->file[0] == '\0') {
         snprintf(msg, len, "data kind hdf5 needs data.file");
+        return LS_EJOB;
+    }
+    if (stat(c->file, &st) != 0) {
+        snprintf(msg, len, "%s: %s", c->file, strerror(errno));
         return LS_EJOB;
     }
     *key = "data.x_dataset";
@@ -99,15 +108,18 @@ static int hdf5_check(const struct ls_job *job, const char **key, char *msg, siz
     const struct ls_data_cfg *c = &job->data;
     if (strcmp(c->scaling, "unit") == 0) {
         *key = "data.scaling";
-        snprintf(msg, len, "data.scaling unit is fashion_mnist's x/255; hdf5 takes none or "
-                           "standardize");
+        snprintf(msg, len,
+                 "data.scaling unit is fashion_mnist's x/255; hdf5 takes none or "
+                 "standardize");
     } else if (c->avail_train < 1) {
         *key = "data.test_fraction";
         snprintf(msg, len, "data.test_fraction %g leaves no training rows", c->test_fraction);
     } else if (c->n_train < 1 || c->n_train > c->avail_train) {
         *key = "data.n_train";
-        snprintf(msg, len, "data.n_train must be between 1 and the %lld training rows of %s, "
-                 "not %lld", (long long)c->avail_train, c->file, (long long)c->n_train);
+        snprintf(msg, len,
+                 "data.n_train must be between 1 and the %lld training rows of %s, "
+                 "not %lld",
+                 (long long)c->avail_train, c->file, (long long)c->n_train);
     } else if (c->dim < 1) {
         snprintf(msg, len, "hdf5 sizes were not resolved from %s", c->file);
     } else {

@@ -31,20 +31,21 @@ static int matrix_check(const struct ls_job *job, const char **key, char *msg, s
     double upper = (double)c->dim * ((double)c->dim + 1) / 2;
     if (c->dim < 1 || c->dim > 4096) { /* vec(W) and the model's d×d products stay small */
         *key = "data.dim";
-        snprintf(msg, len, "%s needs data.dim in [1, 4096], not %lld", c->kind,
-                 (long long)c->dim);
+        snprintf(msg, len, "%s needs data.dim in [1, 4096], not %lld", c->kind, (long long)c->dim);
     } else if (c->rank < 1 || c->rank > c->dim) {
         *key = "data.rank";
         snprintf(msg, len, "data.rank (%lld) must be in [1, data.dim = %lld]", (long long)c->rank,
                  (long long)c->dim);
     } else if (completion && (double)c->observed > upper) {
         *key = "data.observed";
-        snprintf(msg, len, "data.observed (%lld) exceeds the %.0f entries of the upper triangle "
-                 "of a %lld x %lld matrix", (long long)c->observed, upper, (long long)c->dim,
-                 (long long)c->dim);
+        snprintf(msg, len,
+                 "data.observed (%lld) exceeds the %.0f entries of the upper triangle "
+                 "of a %lld x %lld matrix",
+                 (long long)c->observed, upper, (long long)c->dim, (long long)c->dim);
     } else if (!completion && (double)c->measurements * (double)c->dim * (double)c->dim > 1e9) {
         *key = "data.measurements";
-        snprintf(msg, len, "data.measurements x data.dim^2 (the sensing matrices) exceeds 1e9 "
+        snprintf(msg, len,
+                 "data.measurements x data.dim^2 (the sensing matrices) exceeds 1e9 "
                  "numbers");
     } else {
         return LS_OK;

@@ -56,12 +56,14 @@ static int teacher_check(const struct ls_job *job, const char **key, char *msg, 
         snprintf(msg, len, "data.n_classes must be 0 (regression), 2 (binary) or >= 3");
     } else if (c->n_classes != 0 && c->noise_std != 0) {
         *key = "data.noise_std";
-        snprintf(msg, len, "data.noise_std is the regression teacher's (n_classes 0); "
-                           "classification teachers take data.label_noise");
+        snprintf(msg, len,
+                 "data.noise_std is the regression teacher's (n_classes 0); "
+                 "classification teachers take data.label_noise");
     } else if (c->n_classes == 0 && c->label_noise != 0) {
         *key = "data.label_noise";
-        snprintf(msg, len, "data.label_noise needs a classification teacher (n_classes >= 2); "
-                           "regression teachers take data.noise_std");
+        snprintf(msg, len,
+                 "data.label_noise needs a classification teacher (n_classes >= 2); "
+                 "regression teachers take data.noise_std");
     } else if (w * (d + w * L) > 1e9) {
         *key = "data.teacher_width";
         snprintf(msg, len, "the teacher would have more than 10^9 weights");

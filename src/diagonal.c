@@ -38,11 +38,11 @@ struct diag {
     double *gbeta;  /* [d] dL/dβ */
     double *resid;  /* [n] Xβ − y */
     /* Theory references, built on first use (theory metrics only). */
-    double alpha_eff;          /* α·k^(1/D): the width-1 scale a constant init behaves like */
-    struct ls_theory *theory;  /* the point's interpolation problem, or NULL */
-    int theory_state;          /* 0 not built yet, 1 built, -1 refused (then metrics are NaN) */
-    double *ref[N_REFS];       /* [d] reference interpolants, NULL until computed */
-    int ref_state[N_REFS];     /* as theory_state */
+    double alpha_eff;         /* α·k^(1/D): the width-1 scale a constant init behaves like */
+    struct ls_theory *theory; /* the point's interpolation problem, or NULL */
+    int theory_state;         /* 0 not built yet, 1 built, -1 refused (then metrics are NaN) */
+    double *ref[N_REFS];      /* [d] reference interpolants, NULL until computed */
+    int ref_state[N_REFS];    /* as theory_state */
 };
 
 /* x^e for a small integer e >= 0, by repeated multiplication: exact enough and, unlike pow(),
@@ -132,8 +132,10 @@ static struct ls_theory *diag_theory(struct diag *g, const struct ls_data *data)
         int rc = theory_create(data->X, data->y, data->n, data->d, &g->theory);
         g->theory_state = rc == LS_OK ? 1 : -1;
         if (rc != LS_OK)
-            fprintf(stderr, "lazysweep: theory metrics are NaN: no reference interpolants for "
-                            "n = %zu, d = %zu (%s)\n", data->n, data->d, ls_strerror(rc));
+            fprintf(stderr,
+                    "lazysweep: theory metrics are NaN: no reference interpolants for "
+                    "n = %zu, d = %zu (%s)\n",
+                    data->n, data->d, ls_strerror(rc));
     }
     return g->theory;
 }
@@ -163,8 +165,9 @@ static const double *diag_ref(struct diag *g, const struct ls_data *data, int wh
         fprintf(stderr, "lazysweep: %s reference failed (%s); its metric is NaN\n",
                 ref_names[which], ls_strerror(rc));
     else if (!info.converged)
-        fprintf(stderr, "lazysweep: %s reference (D = %d, alpha = %g) missed its tolerance: "
-                        "feasibility %.2g, mirror residual %.2g, gap %.2g\n",
+        fprintf(stderr,
+                "lazysweep: %s reference (D = %d, alpha = %g) missed its tolerance: "
+                "feasibility %.2g, mirror residual %.2g, gap %.2g\n",
                 ref_names[which], g->D, g->alpha_eff, info.feasibility, info.mirror_residual,
                 info.gap);
     return g->ref_state[which] > 0 ? g->ref[which] : NULL;
@@ -207,8 +210,7 @@ static int diag_eval_theory(struct diag *g, const struct ls_data *data, const do
 }
 
 /* Population error for x ~ N(0, I), y = ⟨β*, x⟩ + ε: E(⟨β, x⟩ − y)² = ‖β − β*‖² + σ². */
-static int diag_eval(struct ls_model *m, const struct ls_data *data, const char *name,
-                     double *out)
+static int diag_eval(struct ls_model *m, const struct ls_data *data, const char *name, double *out)
 {
     struct diag *g = m->impl;
     const double *beta = diagonal_beta(m);
@@ -260,8 +262,7 @@ static int diag_vector(struct ls_model *m, const struct ls_data *data, const cha
 /* "constant": every u = α. "random": u = α·|z|, z the normals of a stream keyed by (width, dim)
  * only — u₊ takes draws 0..kd−1 and u₋ draws kd..2kd−1 — so every α and depth of one seed starts
  * from the same unscaled weights. */
-static int diag_init(const struct ls_job *job, double *params /* [2][k][d] */, size_t k,
-                     size_t d)
+static int diag_init(const struct ls_job *job, double *params /* [2][k][d] */, size_t k, size_t d)
 {
     double alpha = job->model.init_scale;
     size_t np = 2 * k * d;
@@ -317,8 +318,7 @@ static int diag_sizes(const struct ls_job *job, const struct ls_data *data, size
     return LS_OK;
 }
 
-static int diag_create(const struct ls_job *job, const struct ls_data *data,
-                       struct ls_model **out)
+static int diag_create(const struct ls_job *job, const struct ls_data *data, struct ls_model **out)
 {
     int rc = LS_OK;
     size_t k = 0;
@@ -379,15 +379,18 @@ static int check_theory(const struct ls_job *job, const char **key, char *msg, s
 {
     if (wants_any(job, need_problem) && job->data.n_train >= job->data.dim) {
         *key = "data.n_train";
-        snprintf(msg, len, "the theory metrics compare with interpolants of an underdetermined "
+        snprintf(msg, len,
+                 "the theory metrics compare with interpolants of an underdetermined "
                  "problem: they need data.n_train (%lld) < data.dim (%lld)",
                  (long long)job->data.n_train, (long long)job->data.dim);
         return LS_EJOB;
     }
     if (wants_any(job, need_alpha) && strcmp(job->model.init, "constant") != 0) {
         *key = "model.init";
-        snprintf(msg, len, "dist_q_alpha, mirror_residual and q_alpha are defined for init "
-                 "'constant' (u+ = u- = alpha at start), not '%s'", job->model.init);
+        snprintf(msg, len,
+                 "dist_q_alpha, mirror_residual and q_alpha are defined for init "
+                 "'constant' (u+ = u- = alpha at start), not '%s'",
+                 job->model.init);
         return LS_EJOB;
     }
     return LS_OK;
@@ -407,15 +410,17 @@ static int diag_check(const struct ls_job *job, const char **key, char *msg, siz
     } else if (job->model.width < 1) {
         *key = "model.width";
         snprintf(msg, len, "diagonal networks need width >= 1");
-    } else if (strcmp(job->model.init, "constant") != 0 && strcmp(job->model.init, "random") != 0
-               && job->model.init[0] != '\0') {
+    } else if (strcmp(job->model.init, "constant") != 0 && strcmp(job->model.init, "random") != 0 &&
+               job->model.init[0] != '\0') {
         *key = "model.init";
         snprintf(msg, len, "diagonal networks take init 'constant' or 'random', not '%s'",
                  job->model.init);
     } else if (!known) {
         *key = "data.kind";
-        snprintf(msg, len, "diagonal networks need data with a ground truth beta_star "
-                           "(sparse_regression), not '%s'", job->data.kind);
+        snprintf(msg, len,
+                 "diagonal networks need data with a ground truth beta_star "
+                 "(sparse_regression), not '%s'",
+                 job->data.kind);
     } else {
         return check_theory(job, key, msg, len);
     }
@@ -435,8 +440,8 @@ static size_t diag_memory(const struct ls_job *job)
 {
     /* In double, so absurd sizes saturate instead of wrapping around and passing the check. */
     double n = (double)job->data.n_train, d = (double)job->data.dim, k = (double)job->model.width;
-    double bytes = (4 * k * d + 2 * d + n) * sizeof(double) + sizeof(struct ls_model) +
-                   sizeof(struct diag);
+    double bytes =
+        (4 * k * d + 2 * d + n) * sizeof(double) + sizeof(struct ls_model) + sizeof(struct diag);
     /* The theory references: three n×d copies (X, its QR, the Newton QR), scratch and the three
      * interpolants, and GLPK's n×2d constraint matrix at about 32 bytes an entry. */
     if (wants_any(job, need_problem))
@@ -444,13 +449,12 @@ static size_t diag_memory(const struct ls_job *job)
     return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
-static const char *const diag_metrics[] = {"train_loss",   "population_error", "l1_norm",
-                                           "l2_norm",      "steps",            "dist_q_alpha",
-                                           "dist_l1_min",  "dist_l2_min",      "mirror_residual",
-                                           "q_alpha",      NULL};
+static const char *const diag_metrics[] = {
+    "train_loss",  "population_error", "l1_norm",         "l2_norm", "steps", "dist_q_alpha",
+    "dist_l1_min", "dist_l2_min",      "mirror_residual", "q_alpha", NULL};
 /* The theory metrics are opt-in: listed only when the job asks for them. */
-static const char *const diag_default_metrics[] = {"train_loss", "population_error", "l1_norm",
-                                                   "l2_norm", "steps", NULL};
+static const char *const diag_default_metrics[] = {
+    "train_loss", "population_error", "l1_norm", "l2_norm", "steps", NULL};
 
 const struct ls_model_ops diagonal_ops = {
     .name = "diagonal",

@@ -23,22 +23,22 @@
 #include "lazysweep/rng.h"
 
 struct mat {
-    size_t dim, k, n;   /* matrix size, width, observations */
-    int D;              /* depth: number of factors */
+    size_t dim, k, n;                /* matrix size, width, observations */
+    int D;                           /* depth: number of factors */
     double *U[LS_MATRIX_MAX_DEPTH];  /* views of params */
     double *GU[LS_MATRIX_MAX_DEPTH]; /* views of grad, same shapes */
     double *P[LS_MATRIX_MAX_DEPTH];  /* P[i] = U₀⋯U_i (0-based), dim×k; P[0] is U[0] */
     double *S[LS_MATRIX_MAX_DEPTH];  /* S[i] = U_i⋯U_{D−1}, k×dim; S[D−1] is U[D−1] */
-    double *act;        /* arena of the P and S products that are not views */
-    double *W;          /* [dim][dim] the last forward's product */
-    double *G;          /* [dim][dim] dL/dW */
-    double *T;          /* [dim][k] scratch: G·S_{i+1}ᵀ */
-    double *r;          /* [n] residuals */
-    double *svd_a;      /* [dim][dim] the W whose singular values are in sv */
-    double *svd_w;      /* [dim][dim] dgesvd's input copy (overwritten) */
-    double *sv;         /* [dim] singular values, descending */
-    int sv_valid;       /* sv belongs to svd_a */
-    double *work;       /* [lwork] dgesvd workspace */
+    double *act;                     /* arena of the P and S products that are not views */
+    double *W;                       /* [dim][dim] the last forward's product */
+    double *G;                       /* [dim][dim] dL/dW */
+    double *T;                       /* [dim][k] scratch: G·S_{i+1}ᵀ */
+    double *r;                       /* [n] residuals */
+    double *svd_a;                   /* [dim][dim] the W whose singular values are in sv */
+    double *svd_w;                   /* [dim][dim] dgesvd's input copy (overwritten) */
+    double *sv;                      /* [dim] singular values, descending */
+    int sv_valid;                    /* sv belongs to svd_a */
+    double *work;                    /* [lwork] dgesvd workspace */
     size_t lwork;
 };
 
@@ -74,12 +74,12 @@ static void mat_backward(struct mat *g)
 {
     size_t d = g->dim, k = g->k;
     int D = g->D;
-    gemm(0, 1, d, k, d, g->G, d, g->S[1], d, g->GU[0]);           /* G·S₁ᵀ: dim×k */
+    gemm(0, 1, d, k, d, g->G, d, g->S[1], d, g->GU[0]); /* G·S₁ᵀ: dim×k */
     for (int i = 1; i < D - 1; i++) {
-        gemm(0, 1, d, k, d, g->G, d, g->S[i + 1], d, g->T);       /* G·S_{i+1}ᵀ: dim×k */
-        gemm(1, 0, k, k, d, g->P[i - 1], k, g->T, k, g->GU[i]);   /* P_{i−1}ᵀ·T: k×k */
+        gemm(0, 1, d, k, d, g->G, d, g->S[i + 1], d, g->T);     /* G·S_{i+1}ᵀ: dim×k */
+        gemm(1, 0, k, k, d, g->P[i - 1], k, g->T, k, g->GU[i]); /* P_{i−1}ᵀ·T: k×k */
     }
-    gemm(1, 0, k, d, d, g->P[D - 2], k, g->G, d, g->GU[D - 1]);   /* P_{D−2}ᵀ·G: k×dim */
+    gemm(1, 0, k, d, d, g->P[D - 2], k, g->G, d, g->GU[D - 1]); /* P_{D−2}ᵀ·G: k×dim */
 }
 
 /* L = (1/n)·‖r‖², r = (entries or measurements of W) − y; with grad, G = dL/dW. */
@@ -92,8 +92,8 @@ static double mat_residual(struct mat *g, const struct ls_data *data, int grad)
             g->r[i] = g->W[data->X_index[i]] - data->y[i];
     } else {
         memcpy(g->r, data->y, n * sizeof *g->r);
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)dd, 1.0, data->X, (int)dd, g->W,
-                    1, -1.0, g->r, 1);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)dd, 1.0, data->X, (int)dd, g->W, 1,
+                    -1.0, g->r, 1);
     }
     for (size_t i = 0; i < n; i++)
         L += g->r[i] * g->r[i];
@@ -104,8 +104,8 @@ static double mat_residual(struct mat *g, const struct ls_data *data, int grad)
         for (size_t i = 0; i < n; i++)
             g->G[data->X_index[i]] += 2.0 / (double)n * g->r[i];
     else
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)dd, 2.0 / (double)n, data->X,
-                    (int)dd, g->r, 1, 0.0, g->G, 1);
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)dd, 2.0 / (double)n, data->X, (int)dd,
+                    g->r, 1, 0.0, g->G, 1);
     return L / (double)n;
 }
 
@@ -147,9 +147,8 @@ static int mat_singular_values(struct mat *g)
     memcpy(g->svd_a, g->W, dd * sizeof *g->W);
     memcpy(g->svd_w, g->W, dd * sizeof *g->W);
     lapack_int info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)g->dim,
-                                          (lapack_int)g->dim, g->svd_w, (lapack_int)g->dim,
-                                          g->sv, NULL, 1, NULL, 1, g->work,
-                                          (lapack_int)g->lwork);
+                                          (lapack_int)g->dim, g->svd_w, (lapack_int)g->dim, g->sv,
+                                          NULL, 1, NULL, 1, g->work, (lapack_int)g->lwork);
     g->sv_valid = info == 0;
     return info == 0 ? LS_OK : LS_EINVAL;
 }
@@ -190,8 +189,7 @@ static double asymmetry(const struct mat *g)
     return den > 0 ? sqrt(num / den) : 0.0;
 }
 
-static int mat_eval(struct ls_model *m, const struct ls_data *data, const char *name,
-                    double *out)
+static int mat_eval(struct ls_model *m, const struct ls_data *data, const char *name, double *out)
 {
     struct mat *g = m->impl;
     mat_forward(g);
@@ -235,8 +233,7 @@ static size_t mat_vector_len(const struct ls_job *job, const char *name)
     return 0;
 }
 
-static int mat_vector(struct ls_model *m, const struct ls_data *data, const char *name,
-                      double *out)
+static int mat_vector(struct ls_model *m, const struct ls_data *data, const char *name, double *out)
 {
     struct mat *g = m->impl;
     (void)data;
@@ -329,8 +326,8 @@ static int svd_workspace(struct mat *g)
 {
     double q = 0;
     lapack_int n = (lapack_int)g->dim;
-    if (LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', n, n, g->svd_w, n, g->sv, NULL, 1, NULL,
-                            1, &q, -1) != 0)
+    if (LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', n, n, g->svd_w, n, g->sv, NULL, 1, NULL, 1,
+                            &q, -1) != 0)
         return LS_EINVAL;
     g->lwork = (size_t)q > 1 ? (size_t)q : 1;
     g->work = model_alloc(g->lwork);
@@ -388,8 +385,7 @@ static int mat_buffers(struct mat *g)
     return svd_workspace(g);
 }
 
-static int mat_create(const struct ls_job *job, const struct ls_data *data,
-                      struct ls_model **out)
+static int mat_create(const struct ls_job *job, const struct ls_data *data, struct ls_model **out)
 {
     int rc = LS_OK;
     struct ls_model *m = NULL;
@@ -431,8 +427,10 @@ static int mat_check(const struct ls_job *job, const char **key, char *msg, size
         known |= strcmp(*s, job->data.kind) == 0;
     if (job->model.depth < 2 || job->model.depth > LS_MATRIX_MAX_DEPTH) {
         *key = "model.depth";
-        snprintf(msg, len, "matrix factorizations need depth in [2, %d] (the number of "
-                 "factors)", LS_MATRIX_MAX_DEPTH);
+        snprintf(msg, len,
+                 "matrix factorizations need depth in [2, %d] (the number of "
+                 "factors)",
+                 LS_MATRIX_MAX_DEPTH);
     } else if (job->model.width < 1 || job->model.width > 4096) {
         *key = "model.width";
         snprintf(msg, len, "matrix factorizations need width (the inner size k) in [1, 4096]");
@@ -441,11 +439,14 @@ static int mat_check(const struct ls_job *job, const char **key, char *msg, size
         snprintf(msg, len, "matrix factorizations are not prunable");
     } else if (!known) {
         *key = "data.kind";
-        snprintf(msg, len, "matrix factorizations train on matrix_completion or matrix_sensing "
-                 "data, not '%s'", job->data.kind);
+        snprintf(msg, len,
+                 "matrix factorizations train on matrix_completion or matrix_sensing "
+                 "data, not '%s'",
+                 job->data.kind);
     } else if (strcmp(job->data.kind, "matrix_completion") == 0 && job->train.batch_size > 0) {
         *key = "train.batch_size";
-        snprintf(msg, len, "matrix_completion trains full-batch (its one-hot rows are kept as "
+        snprintf(msg, len,
+                 "matrix_completion trains full-batch (its one-hot rows are kept as "
                  "indices, which mini-batches cannot gather)");
     } else {
         return LS_OK;
@@ -478,16 +479,16 @@ static size_t mat_memory(const struct ls_job *job)
     double D = (double)job->model.depth, np = (double)mat_n_params(job);
     double n = strcmp(job->data.kind, "matrix_sensing") == 0 ? (double)job->data.measurements
                                                              : 2.0 * (double)job->data.observed;
-    double bytes = (2 * np + 2 * (D - 2) * d * k + 4 * d * d + d * k + 64 * d + n) *
-                       sizeof(double) + sizeof(struct ls_model) + sizeof(struct mat);
+    double bytes =
+        (2 * np + 2 * (D - 2) * d * k + 4 * d * d + d * k + 64 * d + n) * sizeof(double) +
+        sizeof(struct ls_model) + sizeof(struct mat);
     return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
-static const char *const mat_metrics[] = {"train_loss",     "test_error", "nuclear_norm",
-                                          "effective_rank", "asymmetry",  "steps",
-                                          NULL};
-static const char *const mat_default_metrics[] = {"train_loss", "test_error", "nuclear_norm",
-                                                  "effective_rank", "steps", NULL};
+static const char *const mat_metrics[] = {
+    "train_loss", "test_error", "nuclear_norm", "effective_rank", "asymmetry", "steps", NULL};
+static const char *const mat_default_metrics[] = {"train_loss",     "test_error", "nuclear_norm",
+                                                  "effective_rank", "steps",      NULL};
 
 const struct ls_model_ops matrix_ops = {
     .name = "matrix",

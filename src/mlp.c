@@ -24,6 +24,8 @@
 
 #define ACT_BUDGET (1u << 22) /* doubles of activations one chunk may use (32 MiB) ... */
 #define CHUNK_MIN 64          /* ... but never fewer rows than this, for BLAS efficiency */
+#define SMALL_GEMM 1e6        /* multiply-adds of a product OpenBLAS computes unpacked */
+#define WIDE_OUT 16           /* outputs above which such a product is faster as A·B */
 
 enum act { ACT_RELU, ACT_LEAKY, ACT_TANH, ACT_LINEAR };
 
@@ -48,6 +50,9 @@ struct mlp {
     double *outs;           /* [T][chunk][C] raw tower outputs */
     double *h0;             /* [chunk][C] h(x; w₀) (centered only) */
     double *da, *db;        /* [chunk][max(width, C)] backward ping-pong */
+    double *wt;             /* [wt_n] a small layer's Wᵀ (forward_on_copy) */
+    size_t wt_n;
+    double *ones;           /* [chunk] all 1: column sums as a product */
     double *logits;         /* [nmax][C] f of a batch or set */
     double *dlogits;        /* [nmax][C] dL/df */
     size_t n_test;          /* rows the test-output cache holds */
@@ -69,50 +74,95 @@ static double *act_view(const struct mlp *p, size_t t, size_t l)
 
 /* ---- layers: forward/backward pairs ------------------------------------------------------ */
 
-/* Z = mult·A·Wᵀ + 1·bᵀ. The bias rows are written first and the product added onto them. */
-static void linear_forward(double *Z /* [n][out] */, const double *A /* [n][in] */,
-                           const double *W /* [out][in] */, const double *b /* [out] or NULL */,
-                           size_t n, size_t in, size_t out, double mult)
+/* Is A·Wᵀ better computed on a transposed copy? For small products (up to SMALL_GEMM
+ * multiply-adds) OpenBLAS has fast unpacked kernels, but its row-major A·Bᵀ form is 1.6–4× slower
+ * than A·B and Aᵀ·Bᵀ unless the output is narrow. So a wide small layer copies the smaller of
+ * its input A (n·in) and W (out·in) transposed, and multiplies as (Aᵀ)ᵀ·Wᵀ or A·(Wᵀ); a vector
+ * needs no copy, its transpose having its own memory layout. The rule reads the shapes only, so
+ * every rank computes a point the same way. */
+static int forward_on_copy(size_t n, size_t in, size_t out)
 {
-    for (size_t i = 0; b && i < n; i++)
-        memcpy(Z + i * out, b, out * sizeof *Z);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, mult, A,
-                (int)in, W, (int)in, b ? 1.0 : 0.0, Z, (int)out);
+    return (double)n * (double)in * (double)out <= SMALL_GEMM && out > WIDE_OUT;
 }
 
-/* With G = gs·dZ: gW += mult·Gᵀ·A, gb += column sums of G, and dA = mult·G·W (overwritten; the
- * first layer passes dA = NULL, its input gradient being unused). With acc = 0 the gradients are
- * overwritten instead of accumulated: the first chunk of a batch starts them, which saves zeroing
- * the whole gradient arena every step (a pass over memory as large as the parameters). */
+/* T = Mᵀ, in blocks that keep both sides in cache. */
+static void transpose(double *T /* [cols][rows] */, const double *M /* [rows][cols] */,
+                      size_t rows, size_t cols)
+{
+    for (size_t i0 = 0; i0 < rows; i0 += 32)
+        for (size_t j0 = 0; j0 < cols; j0 += 32)
+            for (size_t i = i0; i < minz(i0 + 32, rows); i++)
+                for (size_t j = j0; j < minz(j0 + 32, cols); j++)
+                    T[j * rows + i] = M[i * cols + j];
+}
+
+/* Z = mult·A·Wᵀ (the bias is added by act_forward, in the same pass as φ). wt is scratch for
+ * Aᵀ or Wᵀ (see forward_on_copy). */
+static void linear_forward(double *Z /* [n][out] */, const double *A /* [n][in] */,
+                           const double *W /* [out][in] */,
+                           double *wt /* [in][min(n, out)] scratch */, size_t n, size_t in,
+                           size_t out, double mult)
+{
+    const int M = (int)n, N = (int)out, K = (int)in;
+    const double beta = 0.0;
+    if (!forward_on_copy(n, in, out)) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, mult, A, K, W, K, beta, Z, N);
+    } else if (n < out) { /* Z = (Aᵀ)ᵀ·Wᵀ */
+        int copy = n > 1 && in > 1;
+        if (copy)
+            transpose(wt, A, n, in);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasTrans, M, N, K, mult, copy ? wt : A, M, W, K,
+                    beta, Z, N);
+    } else { /* Z = A·(Wᵀ) */
+        if (in > 1)
+            transpose(wt, W, out, in);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, mult, A, K,
+                    in > 1 ? wt : W, N, beta, Z, N);
+    }
+}
+
+/* With G = gs·dZ: gW += mult·Gᵀ·A, gb += Gᵀ·1 (column sums, `ones` [n] all 1), and
+ * dA = mult·G·W (overwritten; the first layer passes dA = NULL, its input gradient being unused).
+ * With acc = 0 the gradients are overwritten instead of accumulated: the first chunk of a batch
+ * starts them, which saves zeroing the whole gradient arena every step (a pass over memory as
+ * large as the parameters). gb is zeroed rather than given beta = 0, which some OpenBLAS
+ * versions' dgemv skip without clearing a NaN already there. */
 static void linear_backward(double *dA /* [n][in] or NULL */, double *gW /* [out][in] */,
                             double *gb /* [out] or NULL */, const double *dZ /* [n][out] */,
                             const double *A /* [n][in] */, const double *W /* [out][in] */,
-                            size_t n, size_t in, size_t out, double mult, double gs, int acc)
+                            const double *ones /* [n] */, size_t n, size_t in, size_t out,
+                            double mult, double gs, int acc)
 {
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, mult * gs, dZ,
                 (int)out, A, (int)in, acc ? 1.0 : 0.0, gW, (int)in);
     if (gb && !acc)
         memset(gb, 0, out * sizeof *gb);
-    for (size_t i = 0; gb && i < n; i++)
-        for (size_t j = 0; j < out; j++)
-            gb[j] += gs * dZ[i * out + j];
+    if (gb)
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)out, gs, dZ, (int)out, ones, 1, 1.0,
+                    gb, 1);
     if (dA)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out,
                     mult * gs, dZ, (int)out, W, (int)in, 0.0, dA, (int)in);
 }
 
-/* a = φ(z) in place. relu and leaky_relu multiply by a slope looked up by the sign: written
- * without a branch, because the signs of pre-activations are as good as random and a branch
- * mispredicted on every other unit costs more than the rest of the loop. */
-static void act_forward(double *z /* [n] */, size_t n, enum act act, double slope)
+/* Z = φ(Z + 1·bᵀ) in place, one pass (ACT_LINEAR for the output layer). relu and leaky_relu
+ * multiply by a slope looked up by the sign: written without a branch, because the signs of
+ * pre-activations are as good as random and a branch mispredicted on every other unit costs
+ * more than the rest of the loop. */
+static void act_forward(double *Z /* [n][out] */, const double *b /* [out] or NULL */, size_t n,
+                        size_t out, enum act act, double slope)
 {
     const double k[2] = {act == ACT_RELU ? 0.0 : slope, 1.0};
-    if (act == ACT_RELU || act == ACT_LEAKY)
-        for (size_t i = 0; i < n; i++)
-            z[i] *= k[z[i] > 0];
-    else if (act == ACT_TANH)
-        for (size_t i = 0; i < n; i++)
-            z[i] = tanh(z[i]);
+    int piecewise = act == ACT_RELU || act == ACT_LEAKY;
+    for (size_t i = 0; i < n; i++) {
+        double *z = Z + i * out;
+        for (size_t j = 0; b && j < out; j++)
+            z[j] += b[j];
+        for (size_t j = 0; piecewise && j < out; j++)
+            z[j] *= k[z[j] > 0];
+        for (size_t j = 0; act == ACT_TANH && j < out; j++)
+            z[j] = tanh(z[j]);
+    }
 }
 
 /* dz = da ⊙ φ′, in place, with φ′ read off the activation a = φ(z): a > 0 ⇔ z > 0 for relu and
@@ -140,9 +190,8 @@ static const double *tower_forward(struct mlp *p, double *const *W, double *cons
     double *Z = NULL;
     for (size_t l = 0; l <= p->L; l++) {
         Z = l == p->L ? p->outs + t * p->chunk * p->C : act_view(p, t, l);
-        linear_forward(Z, A, W[l], b[l], n, fan_in(p, l), fan_out(p, l), p->mult[l]);
-        if (l < p->L)
-            act_forward(Z, n * p->width, p->act, p->slope);
+        linear_forward(Z, A, W[l], p->wt, n, fan_in(p, l), fan_out(p, l), p->mult[l]);
+        act_forward(Z, b[l], n, fan_out(p, l), l < p->L ? p->act : ACT_LINEAR, p->slope);
         A = Z;
     }
     return Z;
@@ -160,8 +209,8 @@ static void tower_backward(struct mlp *p, size_t t, const double *X, size_t n, c
         size_t v = t * (p->L + 1) + l;
         const double *A = l == 0 ? X : act_view(p, t, l - 1);
         double *dA = l == 0 ? NULL : dZ == p->da ? p->db : p->da;
-        linear_backward(dA, p->gW[v], p->gb[v], dZ, A, p->W[v], n, fan_in(p, l), fan_out(p, l),
-                        p->mult[l], gs, acc);
+        linear_backward(dA, p->gW[v], p->gb[v], dZ, A, p->W[v], p->ones, n, fan_in(p, l),
+                        fan_out(p, l), p->mult[l], gs, acc);
         if (dA)
             act_backward(dA, A, n * p->width, p->act, p->slope);
         dZ = dA;
@@ -375,10 +424,21 @@ static double params_of(const struct shape *s)
     return (double)s->T * (weights_per_tower(s) + biases);
 }
 
-/* Doubles of activations and backward buffers per row of a chunk. */
+/* Doubles of activations, backward buffers and the ones vector per row of a chunk. */
 static size_t per_row(const struct shape *s)
 {
-    return s->T * (s->L * s->w + s->C) + 2 * maxz(s->w, s->C) + (s->centered ? s->C : 0);
+    return s->T * (s->L * s->w + s->C) + 2 * maxz(s->w, s->C) + (s->centered ? s->C : 0) + 1;
+}
+
+/* Room for the largest Wᵀ forward_on_copy may need (a layer of at most SMALL_GEMM weights). */
+static size_t wt_size(const struct shape *s)
+{
+    const size_t sizes[3] = {s->d * s->w, s->L > 1 ? s->w * s->w : 0, s->w * s->C};
+    size_t best = 0;
+    for (int i = 0; i < 3; i++)
+        if ((double)sizes[i] <= SMALL_GEMM && sizes[i] > best)
+            best = sizes[i];
+    return best;
 }
 
 /* Rows of one pass: as many as the budget allows, at least CHUNK_MIN, at most the largest set. */
@@ -513,6 +573,8 @@ static void mlp_destroy(struct ls_model **mp)
         free(p->h0);
         free(p->da);
         free(p->db);
+        free(p->wt);
+        free(p->ones);
         free(p->logits);
         free(p->dlogits);
         free(p->test_out);
@@ -570,6 +632,7 @@ static int setup(const struct ls_job *job, const struct ls_data *data, struct ml
                       .task = data->task, .centered = s.centered, .nmax = data->n,
                       .n_test = data->n_test};
     p->chunk = chunk_of(&s, p->nmax);
+    p->wt_n = wt_size(&s);
     if (p->chunk > INT_MAX)
         p->chunk = INT_MAX;
     *n_params = (size_t)params_of(&s);
@@ -586,6 +649,8 @@ static int alloc_buffers(struct mlp *p, size_t n_params)
     p->outs = model_alloc(p->T * p->chunk * p->C);
     p->da = model_alloc(p->chunk * wide);
     p->db = model_alloc(p->chunk * wide);
+    p->wt = model_alloc(p->wt_n);
+    p->ones = model_alloc(p->chunk);
     p->logits = model_alloc(p->nmax * p->C);
     p->dlogits = model_alloc(p->nmax * p->C);
     p->test_out = model_alloc(p->n_test * p->C);
@@ -594,9 +659,12 @@ static int alloc_buffers(struct mlp *p, size_t n_params)
         p->w0 = model_alloc(n_params);
         p->h0 = model_alloc(p->chunk * p->C);
     }
-    if (!p->mult || !p->W || !p->acts || !p->outs || !p->da || !p->db || !p->logits ||
-        !p->dlogits || !p->test_out || !p->test_params || (p->centered && (!p->w0 || !p->h0)))
+    if (!p->mult || !p->W || !p->acts || !p->outs || !p->da || !p->db || !p->wt || !p->ones ||
+        !p->logits || !p->dlogits || !p->test_out || !p->test_params ||
+        (p->centered && (!p->w0 || !p->h0)))
         return LS_ENOMEM;
+    for (size_t i = 0; i < p->chunk; i++)
+        p->ones[i] = 1.0;
     p->b = p->W + views;
     p->gW = p->b + views;
     p->gb = p->gW + views;
@@ -717,7 +785,7 @@ static size_t mlp_memory(const struct ls_job *job)
     struct shape s = job_shape(job);
     double n = (double)job->data.n_train, nt = (double)job->data.n_test, np = params_of(&s);
     double chunk = (double)chunk_of(&s, (size_t)fmin(n, 1e15));
-    double doubles = np * (3.0 + s.centered) + chunk * (double)per_row(&s) +
+    double doubles = np * (3.0 + s.centered) + chunk * (double)per_row(&s) + (double)wt_size(&s) +
                      (2.0 * n + nt) * (double)s.C + (double)(s.T * (s.L + 1)) * 6.0;
     double bytes = doubles * sizeof(double) + sizeof(struct ls_model) + sizeof(struct mlp);
     return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;

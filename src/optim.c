@@ -37,12 +37,14 @@ int optim_check(const struct ls_job *job, const char **key, char *msg, size_t le
         snprintf(msg, len, "unknown optimizer '%s'", t->optimizer);
     } else if (strcmp(t->optimizer, "sgd") == 0 && t->batch_size < 1) {
         *key = "train.batch_size";
-        snprintf(msg, len, "optimizer sgd needs train.batch_size >= 1 (gd is the full-batch "
-                           "optimizer)");
+        snprintf(msg, len,
+                 "optimizer sgd needs train.batch_size >= 1 (gd is the full-batch "
+                 "optimizer)");
     } else if (strcmp(t->lr_schedule, "halve_on_rise") == 0 && optim_minibatch(job)) {
         *key = "train.lr_schedule";
-        snprintf(msg, len, "halve_on_rise compares full-batch losses: it needs full batches "
-                           "(train.batch_size 0 or >= data.n_train, not %lld)",
+        snprintf(msg, len,
+                 "halve_on_rise compares full-batch losses: it needs full batches "
+                 "(train.batch_size 0 or >= data.n_train, not %lld)",
                  (long long)t->batch_size);
     } else if (strcmp(t->lr_schedule, "step") == 0 && t->lr_decay_at.n == 0) {
         *key = "train.lr_decay.at";
@@ -147,13 +149,9 @@ void optim_step(struct ls_optim *o, double lr, double *params, double *grad)
             params[i] -= lr * grad[i];
         break;
     case LS_OPT_MOMENTUM:
-    case LS_OPT_NESTEROV:
-        step_momentum(o, lr, params, grad);
-        break;
+    case LS_OPT_NESTEROV: step_momentum(o, lr, params, grad); break;
     case LS_OPT_ADAM:
-    case LS_OPT_ADAMW:
-        step_adam(o, lr, params, grad);
-        break;
+    case LS_OPT_ADAMW: step_adam(o, lr, params, grad); break;
     }
 }
 
@@ -224,8 +222,7 @@ void snapshot_save(struct ls_snapshot *s, const struct ls_optim *o, const double
     s->t = o->t;
 }
 
-void snapshot_restore(const struct ls_snapshot *s, struct ls_optim *o, double *params,
-                      double *grad)
+void snapshot_restore(const struct ls_snapshot *s, struct ls_optim *o, double *params, double *grad)
 {
     size_t bytes = s->n * sizeof(double);
     memcpy(params, s->params, bytes);

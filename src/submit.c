@@ -40,8 +40,8 @@ static const char submit_help[] =
     "and submit it with `sbatch --parsable`; prints the Slurm job id. The job runs the sweep on\n"
     "N tasks (rank 0 coordinates) with srun --mpi=pmix, or mpirun inside the allocation when\n"
     "Slurm has no PMIx. Slurm sends it SIGUSR1 shortly before the time limit (half the limit, at\n"
-    "most 120 s); the sweep then stops cleanly, and the job requeues itself and resumes. Its log is\n"
-    "OUT.h5.slurm-JOBID.log (appended to across restarts).\n"
+    "most 120 s); the sweep then stops cleanly, and the job requeues itself and resumes.\n"
+    "Its log is OUT.h5.slurm-JOBID.log (appended to across restarts).\n"
     "\n"
     "  -o, --output OUT.h5   results file (default: results/<job name>.h5)\n"
     "  --nodes N             nodes (default 1)\n"
@@ -96,11 +96,10 @@ static int parse_submit(int argc, char **argv, struct submit_args *a)
             a->dry_run = 1;
         else if (!strcmp(s, "-o") || !strcmp(s, "--output"))
             a->out = v;
-        else if (!strcmp(s, "--nodes") && parse_count(v, &a->nodes) != 0)
-            return usage_error("--nodes needs a whole number >= 1", v);
-        else if (!strcmp(s, "--ntasks") && parse_count(v, &a->ntasks) != 0)
-            return usage_error("--ntasks needs a whole number >= 1", v);
-        else if (!strcmp(s, "--time"))
+        else if (!strcmp(s, "--nodes") || !strcmp(s, "--ntasks")) {
+            if (parse_count(v, !strcmp(s, "--nodes") ? &a->nodes : &a->ntasks) != 0)
+                return usage_error("--nodes and --ntasks need a whole number >= 1", s);
+        } else if (!strcmp(s, "--time"))
             a->time = v;
         else if (!strcmp(s, "--partition"))
             a->partition = v;
@@ -177,13 +176,11 @@ static int absolute_output(const char *out, char *abs, size_t len)
     return snprintf(abs, len, "%s/%s", strcmp(real, "/") ? real : "", base) < (int)len ? 0 : -1;
 }
 
-/* The default output results/<name>.h5, creating results/ unless this is a dry run. */
-static int default_output(const struct ls_job *job, int dry_run, char *abs, size_t len)
+/* The default output results/<name>.h5 (results/ is made by `submit`, once all is checked). */
+static int default_output(const struct ls_job *job, char *abs, size_t len)
 {
     char cwd[PATH_MAX];
     if (getcwd(cwd, sizeof cwd) == NULL)
-        return -1;
-    if (!dry_run && mkdir("results", 0755) != 0 && errno != EEXIST)
         return -1;
     return snprintf(abs, len, "%s/results/%s.h5", cwd, job->name) < (int)len ? 0 : -1;
 }
@@ -221,8 +218,8 @@ static int find_template(const char *exe, char *path, size_t len)
         *slash = '\0';
         if (snprintf(path, len, "%s/slurm/" TEMPLATE_NAME, dir) < (int)len && readable(path))
             return 0;
-        if (up == 0 && snprintf(path, len, "%s/../share/lazysweep/" TEMPLATE_NAME, dir) <
-                           (int)len &&
+        if (up == 0 &&
+            snprintf(path, len, "%s/../share/lazysweep/" TEMPLATE_NAME, dir) < (int)len &&
             readable(path))
             return 0;
     }
@@ -237,11 +234,23 @@ struct subst {
     char value[SUBMIT_PATH + 64];
 };
 
-enum { S_NAME, S_NODES, S_NTASKS, S_TIME, S_PARTITION, S_LEAD, S_WORKDIR, S_LOG, S_LAZYSWEEP,
-       S_JOB, S_OUT, N_SUBST };
-static const char *const subst_names[N_SUBST] = {
-    "NAME", "NODES", "NTASKS", "TIME", "PARTITION", "LEAD", "WORKDIR", "LOG", "LAZYSWEEP", "JOB",
-    "OUT"};
+enum {
+    S_NAME,
+    S_NODES,
+    S_NTASKS,
+    S_TIME,
+    S_PARTITION,
+    S_LEAD,
+    S_WORKDIR,
+    S_LOG,
+    S_LAZYSWEEP,
+    S_JOB,
+    S_OUT,
+    N_SUBST
+};
+static const char *const subst_names[N_SUBST] = {"NAME",      "NODES", "NTASKS",  "TIME",
+                                                 "PARTITION", "LEAD",  "WORKDIR", "LOG",
+                                                 "LAZYSWEEP", "JOB",   "OUT"};
 
 /* Values go into #SBATCH lines (split at blanks by Slurm) and single-quoted shell words: refuse
  * what would break either. */
@@ -385,13 +394,15 @@ static int fill_values(const struct submit_args *a, const struct ls_job *job, st
     long lead = limit > 0 && limit / 2 < LEAD_MAX ? limit / 2 : LEAD_MAX;
     if (exe_path(exe, sizeof exe) != 0 || realpath(a->job, real) == NULL ||
         getcwd(s[S_WORKDIR].value, sizeof s[S_WORKDIR].value) == NULL) {
-        fprintf(stderr, "lazysweep submit: cannot resolve the paths of the binary, %s or the "
-                        "working directory\n", a->job);
+        fprintf(stderr,
+                "lazysweep submit: cannot resolve the paths of the binary, %s or the "
+                "working directory\n",
+                a->job);
         return LS_EXIT_INTERNAL;
     }
     /* SUBMIT_PATH, not the buffer's size: the output's name must leave room for suffixes. */
     int bad_out = a->out ? absolute_output(a->out, s[S_OUT].value, SUBMIT_PATH)
-                         : default_output(job, a->dry_run, s[S_OUT].value, SUBMIT_PATH);
+                         : default_output(job, s[S_OUT].value, SUBMIT_PATH);
     if (bad_out)
         return usage_error("the output's directory does not exist or cannot be made",
                            a->out ? a->out : "results/");
@@ -402,8 +413,7 @@ static int fill_values(const struct submit_args *a, const struct ls_job *job, st
     snprintf(s[S_PARTITION].value, sizeof s[S_PARTITION].value, "%s",
              a->partition ? a->partition : "");
     snprintf(s[S_LEAD].value, sizeof s[S_LEAD].value, "%ld", lead);
-    snprintf(s[S_LOG].value, sizeof s[S_LOG].value, "%.4096s.slurm-%%j.log",
-             s[S_OUT].value);
+    snprintf(s[S_LOG].value, sizeof s[S_LOG].value, "%.4096s.slurm-%%j.log", s[S_OUT].value);
     snprintf(s[S_LAZYSWEEP].value, sizeof s[S_LAZYSWEEP].value, "%s", exe);
     snprintf(s[S_JOB].value, sizeof s[S_JOB].value, "%s", real);
     for (int i = 0; i < N_SUBST; i++)
@@ -415,7 +425,7 @@ static int fill_values(const struct submit_args *a, const struct ls_job *job, st
 }
 
 /* Write the script beside the output and submit it. */
-static int submit(const char *text, const char *out)
+static int submit(const char *text, const char *out, int default_out)
 {
     char script[SUBMIT_PATH + 64], jobid[128];
     char who[256];
@@ -424,6 +434,10 @@ static int submit(const char *text, const char *out)
         return LS_EXIT_USAGE;
     }
     snprintf(script, sizeof script, "%.4096s.sbatch", out);
+    if (default_out && mkdir("results", 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "lazysweep submit: cannot create results/: %s\n", strerror(errno));
+        return LS_EXIT_USAGE;
+    }
     if (write_file(script, text) != 0) {
         fprintf(stderr, "lazysweep submit: cannot write %s: %s\n", script, strerror(errno));
         return LS_EXIT_USAGE;
@@ -472,7 +486,7 @@ int cmd_submit(int argc, char **argv)
         code = LS_EXIT_OK;
     }
     if (code < 0)
-        code = submit(text, s[S_OUT].value);
+        code = submit(text, s[S_OUT].value, a.out == NULL);
     free(text);
     cfg_free(&job);
     return code;

@@ -46,8 +46,7 @@ uint64_t data_stream(const struct ls_job *job, const char *name, const int64_t *
 /* With probability p, replace label y[i] (in {0, …, C−1}) by a different class drawn uniformly;
  * the draws for row i are uniform draw 2i and integer draw 2i+1 of stream "data.label_noise"
  * keyed by C, so a prefix of rows sees the same flips. */
-void data_label_noise(const struct ls_job *job, double *y /* [n] */, size_t n, size_t C,
-                      double p);
+void data_label_noise(const struct ls_job *job, double *y /* [n] */, size_t n, size_t C, double p);
 
 /* Per-feature standardization with the training set's mean and standard deviation (features
  * with zero deviation are only centred), applied to X [n][d] and X_test [n_test][d]. */

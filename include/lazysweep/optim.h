@@ -29,8 +29,14 @@
 #include "lazysweep/cfg.h"
 #include "lazysweep/rng.h"
 
-enum ls_optim_kind { LS_OPT_GD, LS_OPT_SGD, LS_OPT_MOMENTUM, LS_OPT_NESTEROV, LS_OPT_ADAM,
-                     LS_OPT_ADAMW };
+enum ls_optim_kind {
+    LS_OPT_GD,
+    LS_OPT_SGD,
+    LS_OPT_MOMENTUM,
+    LS_OPT_NESTEROV,
+    LS_OPT_ADAM,
+    LS_OPT_ADAMW
+};
 
 struct ls_optim {
     enum ls_optim_kind kind;
@@ -90,10 +96,10 @@ void snapshot_restore(const struct ls_snapshot *s, struct ls_optim *o, double *p
  * not divide n, so every sample is used once per epoch and an epoch is ⌈n/b⌉ steps. */
 struct ls_batcher {
     struct ls_rng r;
-    size_t n, b;  /* samples, batch size (1 <= b <= n) */
-    size_t pos;   /* next position in perm; 0 = an epoch starts at the next batch */
+    size_t n, b;   /* samples, batch size (1 <= b <= n) */
+    size_t pos;    /* next position in perm; 0 = an epoch starts at the next batch */
     int64_t epoch; /* epochs started */
-    size_t *perm; /* [n] this epoch's permutation */
+    size_t *perm;  /* [n] this epoch's permutation */
 };
 
 int batcher_create(const struct ls_job *job, size_t n, size_t b, struct ls_batcher **out);

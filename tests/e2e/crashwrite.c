@@ -48,7 +48,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 {
     static ssize_t (*real)(int, const void *, size_t);
     if (real == NULL)
-        real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+        real = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
     if (strike(fd)) {
         real(fd, buf, n / 2);
         raise(SIGKILL);
@@ -59,7 +59,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 static ssize_t crash_pwrite(const char *name, int fd, const void *buf, size_t n, off_t off)
 {
     ssize_t (*real)(int, const void *, size_t, off_t) =
-        (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, name);
+        (ssize_t(*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, name);
     if (strike(fd)) {
         real(fd, buf, n / 2, off);
         raise(SIGKILL);

@@ -127,3 +127,34 @@ def test_unwritable_or_foreign_output(tmp_path):
     r = lazysweep("run", job, "-o", foreign)
     assert r.returncode == 2 and "refusing to overwrite" in r.stderr
     assert foreign.read_bytes() == b"not mine"
+
+
+def test_unreadable_job_and_unwritable_output_exit_2_and_write_nothing(tmp_path):
+    """The input cases that are not a file's content: a job path that is missing or a
+    directory, an output where nothing can be created (/proc, or under a regular file), and an
+    output that holds another experiment's results. Each: exit 2, the path in the message, and
+    no file created or changed."""
+    job = write_job(tmp_path, JOB.replace("max_steps: 20000", "max_steps: 50"))
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    cases = [
+        (("run", tmp_path / "missing.yaml", "-o", tmp_path / "o.h5"), "missing.yaml: cannot open"),
+        (("run", tmp_path, "-o", tmp_path / "o.h5"), f"{tmp_path}: cannot read"),
+        (("plan", tmp_path / "missing.yaml"), "missing.yaml"),
+        (("run", job, "-o", "/proc/lazysweep-o.h5"), "/proc/lazysweep-o.h5"),
+        (("run", job, "-o", plain / "o.h5"), f"{plain}/o.h5"),
+    ]
+    before = sorted(tmp_path.iterdir())
+    for args, msg in cases:
+        r = lazysweep(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert msg in r.stderr, (args, r.stderr)
+    assert sorted(tmp_path.iterdir()) == before
+    # Another experiment's results: refused with what changed; not a byte touched.
+    out = tmp_path / "theirs.h5"
+    assert run(job, out).returncode == 0
+    files = {p: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("theirs")}
+    other = write_job(tmp_path, job.read_text().replace("lr: 0.002", "lr: 0.003"), "other.yaml")
+    r = lazysweep("run", other, "-o", out)
+    assert r.returncode == 2 and "different experiment" in r.stderr and "train.lr" in r.stderr
+    assert {p: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("theirs")} == files

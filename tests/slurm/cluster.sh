@@ -9,6 +9,9 @@
 # touched. The node is named after `hostname` and declares 4 CPUs whatever the machine has
 # (SlurmdParameters=config_overrides), so a 2-core test machine can run a 1 + 3 rank sweep.
 # No cgroups here: processes are tracked by parentage (proctrack/linuxproc), tasks are not bound.
+# Job credentials live 5 s instead of 120 (AuthInfo=cred_expire): Slurm holds a requeued job for
+# that long before it may start again, and the time-limit test requeues. The schedulers look at
+# pending jobs every 1-2 s instead of 30-60, for the same reason.
 set -eu
 DIR=${LAZYSWEEP_SLURM_DIR:-/tmp/lazysweep-slurm}
 CONF=$DIR/slurm.conf
@@ -27,7 +30,9 @@ install_packages() {
         die "apt-get install slurm-wlm munge failed"
 }
 
+# A fresh cluster each time: no job of an earlier session is remembered, or restarted.
 write_conf() {
+    rm -rf "$DIR/ctld" "$DIR/d"
     mkdir -p "$DIR/ctld" "$DIR/d"
     cat >"$CONF" <<CONF
 ClusterName=lazysweep
@@ -35,6 +40,7 @@ SlurmctldHost=$HOST
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+AuthInfo=cred_expire=5
 CredType=cred/munge
 StateSaveLocation=$DIR/ctld
 SlurmdSpoolDir=$DIR/d
@@ -47,7 +53,7 @@ TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
-SchedulerParameters=bf_interval=5
+SchedulerParameters=bf_interval=1,sched_interval=2
 MpiDefault=none
 ReturnToService=2
 JobRequeue=1
@@ -70,6 +76,7 @@ start_munge() {
     mkdir -p /run/munge /var/log/munge /var/lib/munge
     chown munge:munge /run/munge /var/log/munge /var/lib/munge
     runuser -u munge -- /usr/sbin/munged || die "munged did not start"
+    touch "$DIR/munged.ours"
 }
 
 wait_idle() {
@@ -95,7 +102,7 @@ start() {
     echo "cluster.sh: node $HOST idle with $CPUS CPUs; export SLURM_CONF=$CONF" >&2
 }
 
-# Stop our daemons by their pid files (munged is left running: it may serve others).
+# Stop our daemons by their pid files; munged only if this script started it.
 stop_daemons() {
     for d in slurmd slurmctld; do
         f=$DIR/$d.pid
@@ -111,7 +118,13 @@ stop_daemons() {
 
 case "${1:-}" in
 start) start ;;
-stop) stop_daemons ;;
+stop)
+    stop_daemons
+    if [ -e "$DIR/munged.ours" ] && [ -s /run/munge/munged.pid ]; then
+        kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true
+        rm -f "$DIR/munged.ours"
+    fi
+    ;;
 env) echo "SLURM_CONF=$CONF" ;;
 *) echo "usage: cluster.sh start|stop|env" >&2; exit 2 ;;
 esac

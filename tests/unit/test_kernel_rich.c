@@ -26,7 +26,7 @@
 #include "lazysweep/model.h"
 #include "lazysweep/theory.h"
 
-#define N 10  /* samples */
+#define N 10   /* samples */
 #define DIM 40 /* dimensions */
 
 static void make_job(struct ls_job *job, int D, int k, double alpha)
@@ -132,8 +132,8 @@ static void test_gd_lands_on_q_alpha(void **state)
             long steps[2];
             gd_vs_q_alpha(depths[a], alphas[b], dist, steps);
             double ratio = dist[0] / dist[1], lr = base_lr(depths[a], alphas[b]);
-            printf("   %d  %5.2f  %8.2e  %6ld  %8.2e  %7ld  %10.2e  %5.2f\n", depths[a],
-                   alphas[b], lr, steps[0], dist[0], steps[1], dist[1], ratio);
+            printf("   %d  %5.2f  %8.2e  %6ld  %8.2e  %7ld  %10.2e  %5.2f\n", depths[a], alphas[b],
+                   lr, steps[0], dist[0], steps[1], dist[1], ratio);
             if (!(dist[0] <= 2 * lr && dist[1] <= 2 * lr / 4 && ratio >= 3.5 && ratio <= 4.5)) {
                 print_error("D=%d alpha=%g: dist %.3g at lr, %.3g at lr/4 (ratio %.3g)\n",
                             depths[a], alphas[b], dist[0], dist[1], ratio);

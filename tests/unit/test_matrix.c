@@ -126,8 +126,7 @@ static void test_gradient_and_product(void **state)
                 for (int i = 0; i < 36; i++)
                     assert_true(fabs(W[i] - w[i]) <= 1e-13);
                 if (!(err < 1e-6)) {
-                    print_error("%s D=%d %s: gradient rel err %.3g\n", kinds[a], D, inits[b],
-                                err);
+                    print_error("%s D=%d %s: gradient rel err %.3g\n", kinds[a], D, inits[b], err);
                     fail();
                 }
                 matrix_ops.destroy(&m);
@@ -151,8 +150,8 @@ static void test_mirror_is_kept(void **state)
         gd_steps(m, d, 0.05, 300);
         for (int i = 0; 2 * i + 1 < D; i++) {
             size_t r, c, r2, c2;
-            const double *A = matrix_factor(m, i, &r, &c), *B = matrix_factor(m, D - 1 - i, &r2,
-                                                                               &c2);
+            const double *A = matrix_factor(m, i, &r, &c),
+                         *B = matrix_factor(m, D - 1 - i, &r2, &c2);
             assert_true(r == c2 && c == r2);
             for (size_t p = 0; p < r; p++)
                 for (size_t q = 0; q < c; q++)
@@ -165,8 +164,8 @@ static void test_mirror_is_kept(void **state)
             const double *U = matrix_factor(m, 0, &r, &c), *W = matrix_W(m);
             for (size_t a = 0; a < 6; a++)
                 for (size_t b = 0; b < 6; b++)
-                    assert_true(fabs(W[a * 6 + b] - cblas_ddot((int)c, U + a * c, 1, U + b * c,
-                                                               1)) <= 1e-14);
+                    assert_true(fabs(W[a * 6 + b] -
+                                     cblas_ddot((int)c, U + a * c, 1, U + b * c, 1)) <= 1e-14);
         }
         matrix_ops.destroy(&m);
         data_destroy(&d);

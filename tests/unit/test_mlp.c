@@ -134,8 +134,9 @@ static struct ls_model *build(const struct opts *o, const struct ls_data *D)
 static size_t kink_pattern(struct ls_model *m, const struct ls_data *D, int relu_like,
                            int softset, unsigned char *sig)
 {
-    double f[64];
+    double f[256];
     size_t k = 0;
+    assert_true(D->n * mlp_n_outputs(m) <= 256);
     mlp_predict(m, D->X, D->n, f);
     for (size_t t = 0; relu_like && t < mlp_n_towers(m); t++)
         for (size_t l = 0; l + 1 < mlp_n_layers(m); l++) {
@@ -262,7 +263,9 @@ static void test_gradient_fd(void **state)
                   "skipped at kinks\n", configs, worst, skipped, total);
 }
 
-/* mse on a classes task (one-hot targets, C outputs), deeper, and each init distribution. */
+/* mse on a classes task (one-hot targets, C outputs), deeper, each init distribution, and wide
+ * enough (20 units) that the forward pass multiplies transposed copies: of the inputs with 8
+ * rows, of W with 24 (the 320 configurations above, 4 units wide, multiply by W itself). */
 static void test_gradient_fd_more(void **state)
 {
     (void)state;
@@ -273,20 +276,23 @@ static void test_gradient_fd_more(void **state)
         o.init = inits[i];
         o.variance = vars[i];
         o.depth = 3;
+        o.width = 20;
         o.act = "leaky_relu";
         double worst = 0;
         size_t skipped = 0, total = 0;
         fd_one(&o, &worst, &skipped, &total);
-        struct ls_data *D = make_data(8, 3, LS_TASK_CLASSES, 3, 0);
-        struct ls_model *m = build(&o, D);
-        struct fd_result r = fd_check(m, D, 1, 0);
-        if (!(r.worst < 1) || r.skipped * 5 > r.np) {
-            print_error("mse/classes %s: rel err %.3g, %zu skipped\n", inits[i], r.worst,
-                        r.skipped);
-            fail();
+        for (size_t n = 8; n <= 24; n += 16) {
+            struct ls_data *D = make_data(n, 3, LS_TASK_CLASSES, 3, 0);
+            struct ls_model *m = build(&o, D);
+            struct fd_result r = fd_check(m, D, 1, 0);
+            if (!(r.worst < 1) || r.skipped * 5 > r.np) {
+                print_error("mse/classes %s n=%zu: error/bound %.3g, %zu skipped\n", inits[i], n,
+                            r.worst, r.skipped);
+                fail();
+            }
+            mlp_ops.destroy(&m);
+            free_data(D);
         }
-        mlp_ops.destroy(&m);
-        free_data(D);
     }
 }
 

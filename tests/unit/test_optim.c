@@ -127,8 +127,10 @@ static void test_adam(void **state)
             expect_close(p[i], want[i], 4e-15, "adam", i);
         if (t == 1)
             for (int i = 0; i < 3; i++)
-                expect_close(1 - p[i], copysign(lr, grads[0][i]) * fabs(grads[0][i]) /
-                                           (fabs(grads[0][i]) + eps), 1e-12, "adam step 1", i);
+                expect_close(1 - p[i],
+                             copysign(lr, grads[0][i]) * fabs(grads[0][i]) /
+                                 (fabs(grads[0][i]) + eps),
+                             1e-12, "adam step 1", i);
     }
     assert_true(p[3] == 1.0);
     assert_int_equal(o->t, 3);
@@ -337,8 +339,8 @@ static void run_setup(struct run *r, const char *opt, const struct ls_model_ops 
     snprintf(r->job.metrics[1], LS_NAME_MAX, "steps");
     r->job.n_traj = 1;
     snprintf(r->job.traj[0], LS_NAME_MAX, "train_loss");
-    r->m = (struct ls_model){.ops = ops, .n_params = ops == &quad_ops ? 1 : NP,
-                             .params = r->params, .grad = r->grad};
+    r->m = (struct ls_model){
+        .ops = ops, .n_params = ops == &quad_ops ? 1 : NP, .params = r->params, .grad = r->grad};
     r->d = (struct ls_data){.n = NS, .d = NP, .X = r->X, .y = r->y};
     for (size_t i = 0; i < NS; i++) { /* a fixed design; y = Xθ* + a little misfit */
         const double theta_star[NP] = {1, -2, 0.5};
@@ -357,8 +359,7 @@ static void run_setup(struct run *r, const char *opt, const struct ls_model_ops 
 
 static void run_go(struct run *r)
 {
-    assert_int_equal(train_run(&r->job, &r->m, &r->d, r->steps, r->T, &r->res, NULL, NULL),
-                     LS_OK);
+    assert_int_equal(train_run(&r->job, &r->m, &r->d, r->steps, r->T, &r->res, NULL, NULL), LS_OK);
 }
 
 /* θ₀ = 1, η₀ = 3: θ(1 − 2η) = −5 and −2 raise the loss and are undone (steps 1 and 2 log the
@@ -374,8 +375,8 @@ static void test_halve_on_rise(void **state)
     r->params[0] = 1;
     run_go(r);
     assert_int_equal(r->res.status, LS_ST_DONE);
-    const double want[11] = {1, 1, 1, 1.0 / 4, 1.0 / 16, 1.0 / 64, 1.0 / 256, 1.0 / 1024,
-                             1.0 / 4096, 1.0 / 16384, 1.0 / 65536};
+    const double want[11] = {1,         1,          1,          1.0 / 4,     1.0 / 16,   1.0 / 64,
+                             1.0 / 256, 1.0 / 1024, 1.0 / 4096, 1.0 / 16384, 1.0 / 65536};
     for (int s = 0; s <= 10; s++)
         expect_close(r->res.traj[s], want[s], 0, "halve_on_rise loss", s);
     /* The same under a constant rate diverges: |θ| grows 5× per step. */
