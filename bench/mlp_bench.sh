@@ -4,8 +4,9 @@
 # installed) the same training in PyTorch with one thread, float64; then the ratios against
 # their targets.
 #
-# The two sides run alternately, shape by shape, for ROUNDS rounds, and each figure is the best
-# over the rounds: a machine shared with other work then slows a round, not one side.
+# The two sides run alternately, shape by shape, for `rounds` rounds. The figures shown are the
+# best over the rounds, and the ratio is the median over rounds of each round's ratio: a machine
+# shared with other work slows a round, which then slows both sides alike.
 #
 # OpenBLAS 0.3.21 (Debian 12) does not know recent Intel cores and falls back to its "Prescott"
 # kernels (SSE3, a fifth of the speed of its AVX-512 ones here). Unless OPENBLAS_CORETYPE is set,
@@ -16,7 +17,7 @@
 set -eu
 bin=${1:-build/bench/mlp_speed}
 secs=${2:-1}
-rounds=${3:-2}
+rounds=${3:-3}
 shapes="784-256-256-10 784-1024x3-10 20-100x5-1 1-1000-1"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -41,8 +42,10 @@ fi
 r=0
 while [ "$r" -lt "$rounds" ]; do
     for s in $shapes; do
-        "$bin" "$secs" "$s" >>"$dir/c.txt"
-        [ "$torch" = 1 ] && /usr/bin/python3 bench/torch_mlp.py "$secs" "$s" >>"$dir/torch.txt"
+        "$bin" "$secs" "$s" | sed "s/^/$r /" >>"$dir/c.txt"
+        if [ "$torch" = 1 ]; then
+            /usr/bin/python3 bench/torch_mlp.py "$secs" "$s" | sed "s/^/$r /" >>"$dir/torch.txt"
+        fi
     done
     r=$((r + 1))
 done
@@ -50,29 +53,37 @@ done
 /usr/bin/python3 - "$dir/c.txt" "$dir/torch.txt" <<'EOF'
 import sys
 
+import statistics
+
 c, torch, peak, core, gemm_n = {}, {}, 0.0, "?", "?"
+rounds_c, rounds_t = {}, {}  # (round, shape) → steps/s
 for line in open(sys.argv[1]):
-    w = line.split()
+    rnd, w = line.split()[0], line.split()[1:]
     if w[0] == "openblas":
         core = w[1]
     elif w[0] == "dgemm":
         peak, gemm_n = max(peak, float(w[3])), w[1]
-    elif w[0] == "mlp" and float(w[5]) > c.get(w[1], {}).get("sps", 0):
-        c[w[1]] = dict(batch=int(w[3]), sps=float(w[5]), gflops=float(w[7]))
+    elif w[0] == "mlp":
+        rounds_c[rnd, w[1]] = float(w[5])
+        if float(w[5]) > c.get(w[1], {}).get("sps", 0):
+            c[w[1]] = dict(batch=int(w[3]), sps=float(w[5]), gflops=float(w[7]))
 for line in open(sys.argv[2]):
-    w = line.split()
+    rnd, w = line.split()[0], line.split()[1:]
+    rounds_t[rnd, w[1]] = float(w[3])
     torch[w[1]] = max(torch.get(w[1], 0.0), float(w[3]))
 # Targets of the speed issue: steps/s relative to PyTorch, and a fraction of the dgemm peak.
 targets = {"784-256-256-10": (1.2, None), "784-1024x3-10": (0.9, 0.8),
            "20-100x5-1": (3.0, None), "1-1000-1": (3.0, None)}
 print(f"bench: mlp training, float64, 1 thread, OpenBLAS core {core}; "
       f"dgemm peak {peak:.2f} GFLOP/s (n={gemm_n})")
+print("(steps/s: the best round; ratio: the median over rounds of lazysweep/torch in a round)")
 print(f"{'shape':16} {'batch':>5} {'steps/s':>10} {'GFLOP/s':>8} {'% peak':>7} "
       f"{'torch st/s':>10} {'ratio':>6}  target")
 for name, r in c.items():
     tr, tp = targets.get(name, (None, None))
     t = torch.get(name)
-    ratio = r["sps"] / t if t else float("nan")
+    per_round = [rounds_c[k] / rounds_t[k] for k in rounds_c if k[1] == name and k in rounds_t]
+    ratio = statistics.median(per_round) if per_round else float("nan")
     frac = r["gflops"] / peak if peak else float("nan")
     notes = []
     if tr is not None and t:

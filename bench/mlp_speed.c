@@ -8,9 +8,10 @@
  *
  * Time is the thread's CPU time, not the wall clock, and each rate is that of the fastest of
  * many short blocks of calls (each at least BLOCK seconds; at least MIN_BLOCKS of them and as
- * many as fit in `seconds`, after a warm-up): other work on a shared machine then neither counts against a figure nor slows it by
- * preempting it, which is what makes rates measured one after the other comparable (it can
- * still evict caches). bench/torch_mlp.py measures PyTorch the same way.
+ * many as fit in `seconds`, after a warm-up): other work on a shared machine then neither counts
+ * against a figure nor slows it by preempting it, which is what makes rates measured one after
+ * the other comparable (it can still evict caches). bench/torch_mlp.py measures PyTorch the
+ * same way.
  *
  * Usage: mlp_speed [seconds per shape, default 1] [shape name ...] (default: every shape).
  * Output: one line per measurement,
