@@ -17,7 +17,7 @@
 set -eu
 bin=${1:-build/bench/mlp_speed}
 secs=${2:-1}
-rounds=${3:-3}
+rounds=${3:-5}
 shapes="784-256-256-10 784-1024x3-10 20-100x5-1 1-1000-1"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT

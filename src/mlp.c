@@ -145,10 +145,11 @@ static void linear_backward(double *dA /* [n][in] or NULL */, double *gW /* [out
                     mult * gs, dZ, (int)out, W, (int)in, 0.0, dA, (int)in);
 }
 
-/* Z = φ(Z + 1·bᵀ) in place, one pass (ACT_LINEAR for the output layer). relu and leaky_relu
- * multiply by a slope looked up by the sign: written without a branch, because the signs of
- * pre-activations are as good as random and a branch mispredicted on every other unit costs
- * more than the rest of the loop. */
+/* Z = φ(Z + 1·bᵀ) in place, one pass over each row (ACT_LINEAR for the output layer). relu and
+ * leaky_relu multiply by a slope looked up by the sign (so a NaN stays a NaN): written without a
+ * branch, because the signs of pre-activations are as good as random and a branch mispredicted on
+ * every other unit costs more than the rest of the loop (measured: the select `z > 0 ? z : k·z`
+ * compiles to a branch and makes a step of 20-100×5-1 half again as slow). */
 static void act_forward(double *Z /* [n][out] */, const double *b /* [out] or NULL */, size_t n,
                         size_t out, enum act act, double slope)
 {
