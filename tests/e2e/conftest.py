@@ -1,13 +1,14 @@
 """Shared helpers for the end-to-end tests: run the real binary (serially or under a real
 mpirun), read results back with h5py, and parse the journal independently of the C code."""
 import os
+import re
 import struct
 import subprocess
+import time
 import zlib
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,6 +102,40 @@ grid:
   depth: [2, 3]
   seed: {range: [0, 8]}
 """
+
+
+def coordinator_pid(out):
+    """The coordinator's pid, as its lock file names it (None before there is one)."""
+    try:
+        m = re.search(r"pid (\d+)", Path(str(out) + ".lock").read_text())
+    except FileNotFoundError:
+        return None
+    return int(m.group(1)) if m else None
+
+
+def wait_for_coordinator(out, p, dead, timeout=30):
+    """The pid of this run's coordinator once it holds the lock (the lock file can still name a
+    coordinator killed before, listed in `dead`)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and p.poll() is None:
+        pid = coordinator_pid(out)
+        if pid is not None and pid not in dead and Path(f"/proc/{pid}").exists():
+            return pid
+        time.sleep(0.005)
+    return None
+
+
+def children(pid):
+    """Pids of the direct children of a process (the ranks mpirun started)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
 
 
 def write_job(tmp_path, text, name="job.yaml"):

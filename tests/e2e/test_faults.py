@@ -9,30 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (ROOT, SLOW_JOB as JOB, assert_same_bytes, datasets, journal_records, lazysweep, run, start,
+from conftest import (ROOT, wait_for_coordinator, SLOW_JOB as JOB, assert_same_bytes, datasets, journal_records, lazysweep, run, start,
                       write_job)
 
 
 
-def coordinator_pid(out):
-    """The lock file names the coordinator's pid."""
-    try:
-        m = re.search(r"pid (\d+)", Path(str(out) + ".lock").read_text())
-    except FileNotFoundError:
-        return None
-    return int(m.group(1)) if m else None
 
 
-def wait_for_coordinator(out, p, dead, timeout=20):
-    """The pid of this run's coordinator, once it holds the lock (the lock file may still name
-    the coordinator killed before)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline and p.poll() is None:
-        pid = coordinator_pid(out)
-        if pid is not None and pid not in dead and Path(f"/proc/{pid}").exists():
-            return pid
-        time.sleep(0.01)
-    return None
 
 
 def test_kill9_coordinator_loses_nothing(tmp_path):

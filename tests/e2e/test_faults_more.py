@@ -9,7 +9,6 @@ printed with -s and feed the README's durability section."""
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import (ENV, ROOT, assert_same_bytes, command, journal_records, run, start,
+from conftest import (ENV, children, coordinator_pid, wait_for_coordinator, ROOT, assert_same_bytes, command, journal_records, run, start,
                       write_job)
 
 # 240 cheap points (~10 ms each): a run is a second or two, so many kills fit in a few seconds.
@@ -54,36 +53,10 @@ def everything(path):
     return out
 
 
-def coordinator_pid(out):
-    try:
-        m = re.search(r"pid (\d+)", Path(str(out) + ".lock").read_text())
-    except FileNotFoundError:
-        return None
-    return int(m.group(1)) if m else None
 
 
-def wait_for_lock(out, p, dead, timeout=30):
-    """The pid of this run's coordinator once it holds the lock (the lock file can still name a
-    coordinator killed before)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline and p.poll() is None:
-        pid = coordinator_pid(out)
-        if pid is not None and pid not in dead and Path(f"/proc/{pid}").exists():
-            return pid
-        time.sleep(0.005)
-    return None
 
 
-def children(pid):
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(stat.parent.name))
-    return kids
 
 
 def finish(p, timeout=30):
@@ -155,7 +128,7 @@ def kill_coordinator_cycles(job, out, ledger, rng, kills):
         tried += 1
         ranks = 1 if tried % 2 == 0 else 3
         p = start_env(job, out, ranks, dict(ENV, **FAST_TEARDOWN))
-        pid = wait_for_lock(out, p, dead)
+        pid = wait_for_coordinator(out, p, dead)
         if pid is None:
             err = finish(p)
             assert p.returncode == 0, err
@@ -248,7 +221,7 @@ def test_kill9_worker_30_random_instants(tmp_path, kill_ref):
             tried += 1
             env = ENV if tried % 3 == 0 else dict(ENV, **FAST_TEARDOWN)
             p = start_env(job, out, 3, env)
-            coord = wait_for_lock(out, p, dead)
+            coord = wait_for_coordinator(out, p, dead)
             if coord is None:
                 err = finish(p)
                 assert p.returncode == 0, err

@@ -7,7 +7,6 @@ import re
 import signal
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import h5py
 import numpy as np

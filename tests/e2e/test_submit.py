@@ -1,7 +1,6 @@
 """`lazysweep submit` without a cluster: the rendered batch script (--dry-run), refusals, and the
 hand-off to sbatch through a stand-in (LAZYSWEEP_SBATCH) that records what it was given. The
 real cluster is exercised by tests/slurm."""
-import os
 import re
 import stat
 import subprocess

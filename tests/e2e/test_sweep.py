@@ -2,13 +2,11 @@
 import os
 import signal
 import time
-from pathlib import Path
 
 import h5py
 import numpy as np
-import pytest
 
-from conftest import (JOBS, SLOW_JOB, assert_same_bytes, datasets, journal_records, lazysweep, run, start,
+from conftest import (JOBS, children, SLOW_JOB, assert_same_bytes, datasets, journal_records, lazysweep, run, start,
                       write_job)
 
 SMALL = """\
@@ -82,17 +80,6 @@ def test_file_layout(tmp_path):
                                       f["metrics/train_loss"][:])
 
 
-def children(pid):
-    """Pids of the direct children of a process (the ranks mpirun started)."""
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(stat.parent.name))
-    return kids
 
 
 def wait_for_records(out, n=1, timeout=60):
