@@ -1519,17 +1519,39 @@ static int run_check(struct ctx *c, const struct ls_job *pt, const struct axis_s
     return FAIL(c, at, "%s", msg);
 }
 
+static size_t argmax(const struct ls_axis *a)
+{
+    size_t best = 0;
+    for (size_t j = 1; j < a->n; j++)
+        if (a->num[j] > a->num[best])
+            best = j;
+    return best;
+}
+
+/* A copy of the job at one corner of the grid: every axis at its first value (largest = 0), or
+ * every numeric axis at its largest value (largest = 1: sizes grow with it). NULL if out of
+ * memory; free() it. */
+static struct ls_job *corner_point(struct ctx *c, int largest)
+{
+    const struct ls_grid *g = &c->job->grid;
+    struct ls_job *pt = malloc(sizeof *pt);
+    if (pt == NULL)
+        return NULL;
+    copy_scalars(pt, c->job);
+    for (size_t i = 0; i < c->n_ax; i++)
+        if (!largest || g->axes[i].num)
+            apply_axis(pt, c->ax[i].row, &g->axes[i], largest ? argmax(&g->axes[i]) : 0);
+    return pt;
+}
+
 /* The family's check on the first grid point and then on each single axis value in turn (the
  * sum of the axis sizes, not their product): what one axis value breaks is found at its mark. */
 static int check_points(struct ctx *c)
 {
     const struct ls_grid *g = &c->job->grid;
-    struct ls_job *pt = malloc(sizeof *pt);
+    struct ls_job *pt = corner_point(c, 0);
     if (pt == NULL)
         return LS_ENOMEM;
-    copy_scalars(pt, c->job);
-    for (size_t i = 0; i < c->n_ax; i++)
-        apply_axis(pt, c->ax[i].row, &g->axes[i], 0);
     int rc = run_check(c, pt, NULL, 0);
     for (size_t i = 0; i < c->n_ax && rc == LS_OK; i++) {
         for (size_t j = 1; j < g->axes[i].n && rc == LS_OK; j++) {
@@ -1542,26 +1564,12 @@ static int check_points(struct ctx *c)
     return rc;
 }
 
-static size_t argmax(const struct ls_axis *a)
-{
-    size_t best = 0;
-    for (size_t j = 1; j < a->n; j++)
-        if (a->num[j] > a->num[best])
-            best = j;
-    return best;
-}
-
 /* Refuse up front a model that cannot fit, rather than let every worker fail on it. */
 static int check_memory(struct ctx *c)
 {
-    const struct ls_grid *g = &c->job->grid;
-    struct ls_job *pt = malloc(sizeof *pt);
+    struct ls_job *pt = corner_point(c, 1);
     if (pt == NULL)
         return LS_ENOMEM;
-    copy_scalars(pt, c->job);
-    for (size_t i = 0; i < c->n_ax; i++)
-        if (g->axes[i].num)
-            apply_axis(pt, c->ax[i].row, &g->axes[i], argmax(&g->axes[i]));
     double need = (double)c->ops->memory(pt) + (double)data_memory(pt);
     /* Vector lengths grow with sizes, so the largest point gives every slot's length. */
     double vec = 0;

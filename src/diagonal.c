@@ -297,10 +297,7 @@ static void diag_destroy(struct ls_model **mp)
         free(g->resid);
         free(g);
     }
-    free(m->params);
-    free(m->grad);
-    free(m);
-    *mp = NULL;
+    model_release(mp);
 }
 
 /* Sizes checked once here, so the kernels can cast to int for BLAS without a check. */

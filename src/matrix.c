@@ -315,10 +315,7 @@ static void mat_destroy(struct ls_model **mp)
         free(g->work);
         free(g);
     }
-    free(m->params);
-    free(m->grad);
-    free(m);
-    *mp = NULL;
+    model_release(mp);
 }
 
 /* dgesvd's workspace for a dim×dim matrix without vectors, asked of LAPACK itself. */

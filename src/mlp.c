@@ -582,10 +582,7 @@ static void mlp_destroy(struct ls_model **mp)
         free(p->test_params);
         free(p);
     }
-    free(m->params);
-    free(m->grad);
-    free(m);
-    *mp = NULL;
+    model_release(mp);
 }
 
 /* Views of an arena laid out tower by tower, layer by layer: W_l then b_l. */

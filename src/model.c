@@ -52,3 +52,11 @@ double *model_alloc(size_t n)
 {
     return ls_doubles(n);
 }
+
+void model_release(struct ls_model **mp)
+{
+    free((*mp)->params);
+    free((*mp)->grad);
+    free(*mp);
+    *mp = NULL;
+}

@@ -223,17 +223,24 @@ cleanup:
 
 /* ---- attributes ---------------------------------------------------------------------------- */
 
-static int put_int_attr(hid_t loc, const char *name, int32_t value)
+/* A scalar integer attribute: int32 for format and flags, int64 for counts and seeds. */
+static int put_num_attr(hid_t loc, const char *name, hid_t file_type, hid_t mem_type,
+                        const void *value)
 {
     int rc = LS_OK;
     hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
     H5_CALL(space = H5Screate(H5S_SCALAR));
-    H5_CALL(attr = H5Acreate2(loc, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT));
-    H5_CALL(H5Awrite(attr, H5T_NATIVE_INT32, &value));
+    H5_CALL(attr = H5Acreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT));
+    H5_CALL(H5Awrite(attr, mem_type, value));
 cleanup:
     h5_close(&attr);
     h5_close(&space);
     return rc;
+}
+
+static int put_int_attr(hid_t loc, const char *name, int32_t value)
+{
+    return put_num_attr(loc, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &value);
 }
 
 /* A scalar variable-length UTF-8 string attribute (h5py reads it as str). */
@@ -1583,19 +1590,6 @@ int store_read_matrix(const char *path, const char *dataset, double *buf, size_t
 
 /* ---- a standalone file of arrays (`lazysweep data`) ---------------------------------------- */
 
-static int put_i64_attr(hid_t loc, const char *name, int64_t value)
-{
-    int rc = LS_OK;
-    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
-    H5_CALL(space = H5Screate(H5S_SCALAR));
-    H5_CALL(attr = H5Acreate2(loc, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT));
-    H5_CALL(H5Awrite(attr, H5T_NATIVE_INT64, &value));
-cleanup:
-    h5_close(&attr);
-    h5_close(&space);
-    return rc;
-}
-
 static int write_array(hid_t file, const struct ls_array *a)
 {
     int rc = LS_OK;
@@ -1624,7 +1618,8 @@ int store_write_arrays(const char *path, const struct ls_array *arrays, size_t n
         if (attrs[i].text)
             LS_CALL(put_str_attr(file, attrs[i].name, attrs[i].text));
         else
-            LS_CALL(put_i64_attr(file, attrs[i].name, attrs[i].ival));
+            LS_CALL(put_num_attr(file, attrs[i].name, H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                 &attrs[i].ival));
     }
     for (size_t i = 0; i < n; i++)
         LS_CALL(write_array(file, &arrays[i]));

@@ -54,6 +54,10 @@ const char *const *model_families(void);
 /* Is `name` a metric this family can evaluate (train_loss and steps always are)? */
 int model_has_metric(const struct ls_model_ops *ops, const char *name);
 
+/* Free the arenas and the model itself and set *mp to NULL; a family's destroy frees its impl
+ * first, then calls this. */
+void model_release(struct ls_model **mp);
+
 /* 64-byte aligned, zeroed double array (so BLAS kernels see the same alignment on every rank,
  * which keeps results bitwise reproducible). Free with free(). */
 double *model_alloc(size_t n);

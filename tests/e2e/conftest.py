@@ -59,6 +59,15 @@ def datasets(path, groups=("metrics", "trajectories")):
     return out
 
 
+def columns(path, axes=("init_scale", "depth", "seed")):
+    """One array per point column of a results file: the given grid axes, every metric, status."""
+    with h5py.File(path, "r") as f:
+        cols = {a: f["grid"][a][()] for a in axes}
+        cols.update({m: f["metrics"][m][()] for m in f["metrics"]})
+        cols["status"] = f["status"][()]
+    return cols
+
+
 def assert_same_bytes(a, b):
     """Dataset by dataset, byte for byte (NaN payloads included)."""
     assert sorted(a) == sorted(b)

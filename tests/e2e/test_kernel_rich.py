@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from conftest import JOBS, lazysweep, run, write_job
+from conftest import JOBS, columns, lazysweep, run, write_job
 
 JOB = JOBS / "kernel_rich_small.yaml"
 SEEDS = (0, 1, 2)
@@ -27,10 +27,8 @@ def sweep(tmp_path_factory):
     out = tmp / "kr.h5"
     r = run(JOB, out, ranks=3, timeout=240)
     assert r.returncode == 0, r.stderr
+    cols = columns(out)
     with h5py.File(out, "r") as f:
-        cols = {a: f["grid"][a][()] for a in ("init_scale", "depth", "seed")}
-        cols.update({m: f["metrics"][m][()] for m in f["metrics"]})
-        cols["status"] = f["status"][()]
         cols["beta"] = f["vectors/beta"][()]
     data = {}
     for s in SEEDS:

@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import JOBS, lazysweep, run
+from conftest import JOBS, columns, lazysweep, run
 
 JOB = JOBS / "matrix_factorization_small.yaml"
 DIM = 16
@@ -26,10 +26,8 @@ def sweep(tmp_path_factory):
     out = tmp / "mf.h5"
     r = run(JOB, out, ranks=3, timeout=240)
     assert r.returncode == 0, r.stderr
+    cols = columns(out)
     with h5py.File(out, "r") as f:
-        cols = {a: f["grid"][a][()] for a in ("init_scale", "depth", "seed")}
-        cols.update({m: f["metrics"][m][()] for m in f["metrics"]})
-        cols["status"] = f["status"][()]
         cols["W"] = f["vectors/W"][()].reshape(-1, DIM, DIM)
     data = {}
     for s in (0, 1):

@@ -19,6 +19,8 @@
 #include "lazysweep/error.h"
 #include "lazysweep/model.h"
 
+#include "fixtures.h"
+
 static void check_close(const char *what, double got, double want, double tol)
 {
     if (!(fabs(got - want) <= tol)) {
@@ -44,22 +46,6 @@ static void make_job(struct ls_job *job, int D, int k, double alpha, const char 
     job->data.support = 2;
     job->data.noise_std = 0.1;
     snprintf(job->train.optimizer, LS_NAME_MAX, "gd");
-}
-
-/* Data and model of a job, asserting both build. */
-static void build(const struct ls_job *job, struct ls_data **data, struct ls_model **m)
-{
-    assert_int_equal(data_create(job, data), LS_OK);
-    assert_int_equal(diagonal_ops.create(job, *data, m), LS_OK);
-}
-
-static void gd_steps(struct ls_model *m, const struct ls_data *d, double lr, int steps)
-{
-    for (int s = 0; s < steps; s++) {
-        m->ops->loss(m, d, 1);
-        for (size_t i = 0; i < m->n_params; i++)
-            m->params[i] -= lr * m->grad[i];
-    }
 }
 
 /* Central differences have error c₃h² (truncation) + c₀ε/h (rounding of L ~ 1). Measured over
@@ -106,7 +92,7 @@ static void test_gradient_fd(void **state)
                     struct ls_data *d = NULL;
                     struct ls_model *m = NULL;
                     make_job(&job, depths[a], widths[b], alphas[c], inits[e], 5, 7);
-                    build(&job, &d, &m);
+                    fx_build(&diagonal_ops, &job, &d, &m);
                     double at_init = max_rel_grad_error(m, d);
                     for (size_t i = 0; i < m->n_params; i++) /* off the u₊ = u₋ start */
                         m->params[i] *= 1 + 0.2 * sin((double)i);
@@ -136,14 +122,14 @@ static void test_width_equivalence(void **state)
         struct ls_model *mk = NULL, *m1 = NULL;
         make_job(&jk, D, k, alpha, "constant", 6, 9);
         make_job(&j1, D, 1, alpha * pow(k, 1.0 / D), "constant", 6, 9);
-        build(&jk, &dk, &mk);
-        build(&j1, &d1, &m1);
+        fx_build(&diagonal_ops, &jk, &dk, &mk);
+        fx_build(&diagonal_ops, &j1, &d1, &m1);
         check_close("loss at init", mk->ops->loss(mk, dk, 0), m1->ops->loss(m1, d1, 0), 1e-14);
         const double *bk = diagonal_beta(mk), *b1 = diagonal_beta(m1);
         for (size_t j = 0; j < dk->d; j++)
             check_close("beta at init", bk[j], b1[j], 0);
-        gd_steps(mk, dk, lr, 50);
-        gd_steps(m1, d1, lr * pow(k, (2.0 - D) / D), 50);
+        fx_gd_steps(mk, dk, lr, 50);
+        fx_gd_steps(m1, d1, lr * pow(k, (2.0 - D) / D), 50);
         bk = diagonal_beta(mk);
         b1 = diagonal_beta(m1);
         for (size_t j = 0; j < dk->d; j++)
@@ -163,7 +149,7 @@ static void test_beta_and_metrics(void **state)
     struct ls_data *d = NULL;
     struct ls_model *m = NULL;
     make_job(&job, 3, 2, 0.7, "random", 8, 10);
-    build(&job, &d, &m);
+    fx_build(&diagonal_ops, &job, &d, &m);
     size_t k = 2, n = d->n, dim = d->d;
     double want[10], loss = 0, l1 = 0, l2 = 0, pop = 0;
     for (size_t j = 0; j < dim; j++) {
@@ -207,8 +193,8 @@ static void test_random_init_common(void **state)
     struct ls_model *ma = NULL, *mb = NULL;
     make_job(&ja, 2, 3, 0.25, "random", 4, 6);
     make_job(&jb, 4, 3, 2.0, "random", 4, 6);
-    build(&ja, &da, &ma);
-    build(&jb, &db, &mb);
+    fx_build(&diagonal_ops, &ja, &da, &ma);
+    fx_build(&diagonal_ops, &jb, &db, &mb);
     assert_int_equal(ma->n_params, 36);
     for (size_t i = 0; i < ma->n_params; i++) {
         assert_true(ma->params[i] > 0);

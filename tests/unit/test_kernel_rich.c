@@ -26,6 +26,8 @@
 #include "lazysweep/model.h"
 #include "lazysweep/theory.h"
 
+#include "fixtures.h"
+
 #define N 10   /* samples */
 #define DIM 40 /* dimensions */
 
@@ -44,12 +46,6 @@ static void make_job(struct ls_job *job, int D, int k, double alpha)
     job->data.support = 3;
     job->data.noise_std = 0.1;
     snprintf(job->train.optimizer, LS_NAME_MAX, "gd");
-}
-
-static void build(const struct ls_job *job, struct ls_data **data, struct ls_model **m)
-{
-    assert_int_equal(data_create(job, data), LS_OK);
-    assert_int_equal(diagonal_ops.create(job, *data, m), LS_OK);
 }
 
 /* Full-batch GD (the update train.c makes for optimizer gd) until the loss is at most `target`;
@@ -156,8 +152,8 @@ static void test_width_equivalence_trained(void **state)
         struct ls_model *mk = NULL, *m1 = NULL;
         make_job(&jk, D, k, alpha);
         make_job(&j1, D, 1, alpha * pow(k, 1.0 / D));
-        build(&jk, &dk, &mk);
-        build(&j1, &d1, &m1);
+        fx_build(&diagonal_ops, &jk, &dk, &mk);
+        fx_build(&diagonal_ops, &j1, &d1, &m1);
         long sk = train_to(mk, dk, lr, 1e-12, 5000000);
         long s1 = train_to(m1, d1, lr * pow(k, (2.0 - D) / D), 1e-12, 5000000);
         assert_true(sk > 0 && s1 > 0);
@@ -225,7 +221,7 @@ static void test_theory_metrics_direct(void **state)
     struct ls_model *m = NULL;
     double A[N * N], c[N], l2[DIM], v;
     make_job(&job, 3, 2, 0.4);
-    build(&job, &d, &m);
+    fx_build(&diagonal_ops, &job, &d, &m);
     assert_true(train_to(m, d, 0.002, 1e-6, 1000000) > 0);
     for (int i = 0; i < N; i++) {
         c[i] = d->y[i];

@@ -23,6 +23,8 @@
 #include "lazysweep/matrix.h"
 #include "lazysweep/model.h"
 
+#include "fixtures.h"
+
 static void make_job(struct ls_job *job, const char *kind, int D, int k, double alpha,
                      const char *init)
 {
@@ -39,21 +41,6 @@ static void make_job(struct ls_job *job, const char *kind, int D, int k, double 
     job->data.observed = 12;
     job->data.measurements = 15;
     snprintf(job->train.optimizer, LS_NAME_MAX, "gd");
-}
-
-static void build(const struct ls_job *job, struct ls_data **d, struct ls_model **m)
-{
-    assert_int_equal(data_create(job, d), LS_OK);
-    assert_int_equal(matrix_ops.create(job, *d, m), LS_OK);
-}
-
-static void gd_steps(struct ls_model *m, const struct ls_data *d, double lr, int steps)
-{
-    for (int s = 0; s < steps; s++) {
-        m->ops->loss(m, d, 1);
-        for (size_t i = 0; i < m->n_params; i++)
-            m->params[i] -= lr * m->grad[i];
-    }
 }
 
 /* The product of the factors by plain triple loops, into w [dim][dim]. */
@@ -117,7 +104,7 @@ static void test_gradient_and_product(void **state)
                 struct ls_data *d = NULL;
                 struct ls_model *m = NULL;
                 make_job(&job, kinds[a], D, 4, 0.9, inits[b]);
-                build(&job, &d, &m);
+                fx_build(&matrix_ops, &job, &d, &m);
                 for (size_t i = 0; i < m->n_params; i++) /* off the mirror and the identity */
                     m->params[i] += 0.1 * sin(3.0 * (double)i + 1);
                 double err = max_rel_grad_error(m, d);
@@ -146,8 +133,8 @@ static void test_mirror_is_kept(void **state)
         struct ls_model *m = NULL;
         double v;
         make_job(&job, D % 2 ? "matrix_sensing" : "matrix_completion", D, 5, 0.6, "gaussian");
-        build(&job, &d, &m);
-        gd_steps(m, d, 0.05, 300);
+        fx_build(&matrix_ops, &job, &d, &m);
+        fx_gd_steps(m, d, 0.05, 300);
         for (int i = 0; 2 * i + 1 < D; i++) {
             size_t r, c, r2, c2;
             const double *A = matrix_factor(m, i, &r, &c),
@@ -183,7 +170,7 @@ static void test_metrics_closed_form(void **state)
     struct ls_model *m = NULL;
     double v, w[36], ev[6], te = 0, ws = 0;
     make_job(&job, "matrix_completion", 3, 3, 0.7, "identity");
-    build(&job, &d, &m);
+    fx_build(&matrix_ops, &job, &d, &m);
     const double *W = matrix_W(m);
     for (int i = 0; i < 36; i++) {
         double want = (i % 7 == 0 && i / 7 < 3) ? pow(0.7, 3) : 0.0;
@@ -197,7 +184,7 @@ static void test_metrics_closed_form(void **state)
     assert_true(fabs(v - 3) <= 1e-12);
     assert_int_equal(m->ops->eval(m, d, "test_error", &v), LS_OK);
     assert_true(fabs(v - te / ws) <= 1e-14);
-    gd_steps(m, d, 0.5, 200);
+    fx_gd_steps(m, d, 0.5, 200);
     memcpy(w, matrix_W(m), sizeof w);
     assert_int_equal(LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', 6, w, 6, ev), 0);
     double nuc = 0;
