@@ -13,11 +13,6 @@ from conftest import (ROOT, wait_for_coordinator, SLOW_JOB as JOB, assert_same_b
                       write_job)
 
 
-
-
-
-
-
 def test_kill9_coordinator_loses_nothing(tmp_path):
     job = write_job(tmp_path, JOB)
     ref = tmp_path / "ref.h5"

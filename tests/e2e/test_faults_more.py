@@ -53,12 +53,6 @@ def everything(path):
     return out
 
 
-
-
-
-
-
-
 def finish(p, timeout=30):
     """Wait for a run (and every process of its session) to end; returns its stderr."""
     try:
@@ -118,7 +112,18 @@ def start_env(job, out, ranks, env):
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def kill_coordinator_cycles(job, out, ledger, rng, kills):
+def kill_window(ref_seconds):
+    """How long after the coordinator appears a kill may land: a fraction of an uninterrupted
+    run, so that on a fast machine kills still fall mid-sweep rather than after its end."""
+    return min(0.4, 0.25 * ref_seconds)
+
+
+# Files a kill test may start before it gives up reaching its count of kills; each file takes
+# as many kills as land before its sweep completes (fewer on a fast machine).
+MAX_FILES = 15
+
+
+def kill_coordinator_cycles(job, out, ledger, rng, kills, window):
     """Start the sweep (serially, or on 3 ranks), kill -9 its coordinator at a random instant,
     repeat. The serial runs also check the message about the stale lock they take over."""
     done = tried = 0
@@ -133,7 +138,7 @@ def kill_coordinator_cycles(job, out, ledger, rng, kills):
             err = finish(p)
             assert p.returncode == 0, err
             break  # finished before it could be killed
-        time.sleep(rng.uniform(0.0, 0.4))
+        time.sleep(rng.uniform(0.0, window))
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:  # it finished on its own just now
@@ -151,13 +156,13 @@ def kill_coordinator_cycles(job, out, ledger, rng, kills):
 
 
 def test_kill9_coordinator_30_random_instants(tmp_path, kill_ref):
-    job, ref, _ = kill_ref
+    job, ref, ref_seconds = kill_ref
     rng = random.Random(20240611)
     total = k = 0
-    while total < 30 and k < 6:  # several sweeps, so that kills keep landing mid-run
+    while total < 30 and k < MAX_FILES:  # several sweeps, so that kills keep landing mid-run
         out = tmp_path / f"c{k}.h5"
         ledger = Ledger(str(out) + ".journal")
-        total += kill_coordinator_cycles(job, out, ledger, rng, 11)
+        total += kill_coordinator_cycles(job, out, ledger, rng, 11, kill_window(ref_seconds))
         complete_and_compare(job, out, ref, ledger)
         k += 1
     print(f"\ncoordinator kill -9 survived: {total}/{total}, points lost 0, trained twice 0")
@@ -208,10 +213,10 @@ def test_kill9_worker_30_random_instants(tmp_path, kill_ref):
     """A worker dies: mpirun tears the job down (SIGTERM to the coordinator, which begins a clean
     stop, then SIGKILL); the rerun resumes. Every third kill keeps mpirun's 1 s grace between
     the two, the others skip it (FAST_TEARDOWN)."""
-    job, ref, _ = kill_ref
+    job, ref, ref_seconds = kill_ref
     rng = random.Random(777)
     total = k = 0
-    while total < 30 and k < 6:
+    while total < 30 and k < MAX_FILES:
         out = tmp_path / f"w{k}.h5"
         k += 1
         ledger = Ledger(str(out) + ".journal")
@@ -227,7 +232,7 @@ def test_kill9_worker_30_random_instants(tmp_path, kill_ref):
                 assert p.returncode == 0, err
                 break
             dead.add(coord)
-            time.sleep(rng.uniform(0.0, 0.4))
+            time.sleep(rng.uniform(0.0, kill_window(ref_seconds)))
             workers = [c for c in children(p.pid) if c != coord]
             if not workers:
                 finish(p)

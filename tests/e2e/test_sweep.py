@@ -80,8 +80,6 @@ def test_file_layout(tmp_path):
                                       f["metrics/train_loss"][:])
 
 
-
-
 def wait_for_records(out, n=1, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
