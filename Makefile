@@ -35,6 +35,12 @@ all: $(BUILD)/lazysweep $(BUILD)/liblazysweep.a $(TEST_BIN) $(TOOL_BIN) $(BENCH_
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/lazysweep/*.h) | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The element-wise passes of training (activations and their derivatives) vectorize only at -O3
+# and when the compiler may evaluate both sides of a select, i.e. without FP-exception traps,
+# which nothing here reads; neither flag changes a computed value. Measured: +8% steps/s on
+# 20-100×5-1 (make bench).
+$(BUILD)/obj/mlp.o: CFLAGS += -O3 -fno-trapping-math
+
 $(BUILD)/liblazysweep.a: $(LIB_OBJ)
 	ar rcs $@ $^
 

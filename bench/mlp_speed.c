@@ -2,9 +2,9 @@
  * shapes of the speed issue, and the single-core dgemm peak measured in the same run (make bench;
  * bench/mlp_bench.sh puts these next to PyTorch's figures).
  *
- * A step is what train.c does per step of plain gradient descent on a fixed batch: the loss and
- * its gradient (ops->loss) and the optimizer's update θ ← θ − η·g (optim_step of `gd`). float64,
- * one OpenBLAS thread.
+ * A step is what train.c does per step of plain gradient descent on a fixed batch: the loss
+ * (ops->loss, the forward pass), then the update θ ← θ − η·∇L (ops->descend, the backward pass
+ * writing each layer's update into its parameters). float64, one OpenBLAS thread.
  *
  * Time is the thread's CPU time, not the wall clock, and each rate is that of the fastest of
  * many short blocks of calls (each at least BLOCK seconds; at least MIN_BLOCKS of them and as
@@ -31,7 +31,6 @@
 #include "lazysweep/mem.h"
 #include "lazysweep/mlp.h"
 #include "lazysweep/model.h"
-#include "lazysweep/optim.h"
 
 #define BLOCK 0.005  /* s: the shortest timed block of calls */
 #define MIN_BLOCKS 40 /* blocks timed at least, however long they take */
@@ -110,7 +109,6 @@ static int dgemm_peak(double seconds)
 struct step {
     struct ls_model *m;
     struct ls_data *d;
-    struct ls_optim *opt;
     double lr;
 };
 
@@ -118,8 +116,8 @@ static void train_step(void *arg)
 {
     struct step *s = arg;
     struct ls_model *m = s->m;
-    m->ops->loss(m, s->d, 1);
-    optim_step(s->opt, s->lr, m->params, m->grad);
+    m->ops->loss(m, s->d, 0);
+    m->ops->descend(m, s->d, s->lr);
 }
 
 /* A job as cfg would build it for this shape: relu, biases, He init, and a data section whose
@@ -164,13 +162,11 @@ static int bench_shape(const struct shape *sh, double seconds)
     for (size_t i = 0; i < d.n; i++)
         d.y[i] = sh->C > 1 ? (double)(i % (size_t)sh->C) : cos((double)i);
     LS_CALL(mlp_ops.create(&job, &d, &s.m));
-    LS_CALL(optim_create(&job, s.m->n_params, &s.opt));
     double flops = mlp_ops.flops_per_step(&job);
     double rate = best_rate(train_step, &s, seconds);
     printf("mlp %s batch %d steps_per_s %.1f gflops %.2f flops_per_step %.4g\n", sh->name,
            sh->batch, rate, rate * flops * 1e-9, flops);
 cleanup:
-    optim_destroy(&s.opt);
     if (s.m)
         mlp_ops.destroy(&s.m);
     free(d.X);

@@ -59,6 +59,8 @@ struct mlp {
     double *test_out;       /* [n_test][C] f on the test set at test_params */
     double *test_params;    /* [n_params] parameters test_out belongs to */
     const double *test_X;   /* the test set test_out belongs to (NULL: cache empty) */
+    const double *fwd_X;    /* rows whose whole forward pass acts and logits hold, for */
+    size_t fwd_n;           /* ... mlp_descend (NULL: none; any other pass clears it) */
 };
 
 static size_t fan_in(const struct mlp *p, size_t l) { return l == 0 ? p->d : p->width; }
@@ -121,60 +123,65 @@ static void linear_forward(double *Z /* [n][out] */, const double *A /* [n][in] 
     }
 }
 
-/* With G = gs·dZ: gW += mult·Gᵀ·A, gb += Gᵀ·1 (column sums, `ones` [n] all 1), and
- * dA = mult·G·W (overwritten; the first layer passes dA = NULL, its input gradient being unused).
- * With acc = 0 the gradients are overwritten instead of accumulated: the first chunk of a batch
- * starts them, which saves zeroing the whole gradient arena every step (a pass over memory as
- * large as the parameters). gb is zeroed rather than given beta = 0, which some OpenBLAS
- * versions' dgemv skip without clearing a NaN already there. */
+/* With G = gs·dZ: dA = mult·G·W (overwritten; the first layer passes dA = NULL, its input
+ * gradient being unused), then gW += step·mult·Gᵀ·A and gb += step·Gᵀ·1 (column sums, `ones` [n]
+ * all 1). dA comes first because a descent step passes W and b themselves as gW and gb, with
+ * step = −lr: the update is then written by the product that computes it, and the gradient is
+ * never stored (mlp_descend). With acc = 0 gW and gb are overwritten instead of accumulated: the
+ * first chunk of a batch starts the gradient, which saves zeroing the whole arena every step. gb
+ * is zeroed rather than given beta = 0, which some OpenBLAS versions' dgemv skip without clearing
+ * a NaN already there. */
 static void linear_backward(double *dA /* [n][in] or NULL */, double *gW /* [out][in] */,
                             double *gb /* [out] or NULL */, const double *dZ /* [n][out] */,
                             const double *A /* [n][in] */, const double *W /* [out][in] */,
                             const double *ones /* [n] */, size_t n, size_t in, size_t out,
-                            double mult, double gs, int acc)
+                            double mult, double gs, double step, int acc)
 {
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, mult * gs, dZ,
-                (int)out, A, (int)in, acc ? 1.0 : 0.0, gW, (int)in);
-    if (gb && !acc)
-        memset(gb, 0, out * sizeof *gb);
-    if (gb)
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)out, gs, dZ, (int)out, ones, 1, 1.0,
-                    gb, 1);
     if (dA)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out,
                     mult * gs, dZ, (int)out, W, (int)in, 0.0, dA, (int)in);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n,
+                step * mult * gs, dZ, (int)out, A, (int)in, acc ? 1.0 : 0.0, gW, (int)in);
+    if (gb && !acc)
+        memset(gb, 0, out * sizeof *gb);
+    if (gb)
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)out, step * gs, dZ, (int)out, ones, 1,
+                    1.0, gb, 1);
 }
 
-/* Z = φ(Z + 1·bᵀ) in place, one pass over each row (ACT_LINEAR for the output layer). relu and
- * leaky_relu multiply by a slope looked up by the sign (so a NaN stays a NaN): written without a
- * branch, because the signs of pre-activations are as good as random and a branch mispredicted on
- * every other unit costs more than the rest of the loop (measured: the select `z > 0 ? z : k·z`
- * compiles to a branch and makes a step of 20-100×5-1 half again as slow). */
-static void act_forward(double *Z /* [n][out] */, const double *b /* [out] or NULL */, size_t n,
-                        size_t out, enum act act, double slope)
+/* Z = φ(Z + 1·bᵀ) in place (ACT_LINEAR for the output layer). relu and leaky_relu keep z > 0
+ * and scale the rest by the slope, as a select the compiler turns into vector masks (mlp.c is
+ * built with -O3, see the Makefile): the signs of pre-activations are as good as random, so a
+ * branch would be mispredicted on every other unit. A NaN stays a NaN (k·NaN). */
+static void act_forward(double *restrict Z /* [n][out] */, const double *restrict b /* [out] */,
+                        size_t n, size_t out, enum act act, double slope)
 {
-    const double k[2] = {act == ACT_RELU ? 0.0 : slope, 1.0};
-    int piecewise = act == ACT_RELU || act == ACT_LEAKY;
-    for (size_t i = 0; i < n; i++) {
-        double *z = Z + i * out;
-        for (size_t j = 0; b && j < out; j++)
-            z[j] += b[j];
-        for (size_t j = 0; piecewise && j < out; j++)
-            z[j] *= k[z[j] > 0];
-        for (size_t j = 0; act == ACT_TANH && j < out; j++)
-            z[j] = tanh(z[j]);
-    }
+    const double k = act == ACT_RELU ? 0.0 : slope;
+    size_t nz = n * out;
+    for (size_t i = 0; b && i < n; i++)
+        for (size_t j = 0; j < out; j++)
+            Z[i * out + j] += b[j];
+    if (act == ACT_RELU || act == ACT_LEAKY)
+        for (size_t i = 0; i < nz; i++) {
+            double z = Z[i], kz = k * z; /* both, so no branch guards the product */
+            Z[i] = z > 0 ? z : kz;
+        }
+    else if (act == ACT_TANH)
+        for (size_t i = 0; i < nz; i++)
+            Z[i] = tanh(Z[i]);
 }
 
 /* dz = da ⊙ φ′, in place, with φ′ read off the activation a = φ(z): a > 0 ⇔ z > 0 for relu and
  * leaky_relu (slope >= 0), and tanh′ = 1 − a². At z = 0 the derivative taken is the left one. */
-static void act_backward(double *da /* [n] */, const double *a /* [n] */, size_t n, enum act act,
-                         double slope)
+static void act_backward(double *restrict da /* [n] */, const double *restrict a /* [n] */,
+                         size_t n, enum act act, double slope)
 {
-    const double k[2] = {act == ACT_RELU ? 0.0 : slope, 1.0};
+    const double k = act == ACT_RELU ? 0.0 : slope;
     if (act == ACT_RELU || act == ACT_LEAKY)
-        for (size_t i = 0; i < n; i++)
-            da[i] *= k[a[i] > 0];
+        for (size_t i = 0; i < n; i++) {
+            double d = da[i], kd = k * d;
+            da[i] = a[i] > 0 ? d : kd;
+        }
     else if (act == ACT_TANH)
         for (size_t i = 0; i < n; i++)
             da[i] *= 1.0 - a[i] * a[i];
@@ -198,11 +205,18 @@ static const double *tower_forward(struct mlp *p, double *const *W, double *cons
     return Z;
 }
 
+/* Where a backward pass puts what it computes for each layer's W and b: the gradient views
+ * (step 1), or the parameters themselves for a descent step (step −lr, accumulating). */
+struct sink {
+    double *const *W, *const *b; /* [T][L+1] views */
+    double step;
+    int acc;
+};
+
 /* Backward through tower t after its forward on X [n][d]: dF [n][C] = dL/df, and the tower's
- * raw output enters f with the factor c·sign[t]. Accumulates into the gradient views (acc), or
- * overwrites them (the first chunk). */
+ * raw output enters f with the factor c·sign[t]. */
 static void tower_backward(struct mlp *p, size_t t, const double *X, size_t n, const double *dF,
-                           int acc)
+                           const struct sink *to)
 {
     const double *dZ = dF;
     double gs = p->c * p->sign[t];
@@ -210,8 +224,8 @@ static void tower_backward(struct mlp *p, size_t t, const double *X, size_t n, c
         size_t v = t * (p->L + 1) + l;
         const double *A = l == 0 ? X : act_view(p, t, l - 1);
         double *dA = l == 0 ? NULL : dZ == p->da ? p->db : p->da;
-        linear_backward(dA, p->gW[v], p->gb[v], dZ, A, p->W[v], p->ones, n, fan_in(p, l),
-                        fan_out(p, l), p->mult[l], gs, acc);
+        linear_backward(dA, to->W[v], to->b[v], dZ, A, p->W[v], p->ones, n, fan_in(p, l),
+                        fan_out(p, l), p->mult[l], gs, to->step, to->acc);
         if (dA)
             act_backward(dA, A, n * p->width, p->act, p->slope);
         dZ = dA;
@@ -224,6 +238,7 @@ static void tower_backward(struct mlp *p, size_t t, const double *X, size_t n, c
 static void chunk_outputs(struct mlp *p, const double *X, size_t n, double *f /* [n][C] */)
 {
     size_t nc = n * p->C, stride = p->chunk * p->C;
+    p->fwd_X = NULL;
     if (p->centered)
         memcpy(p->h0, tower_forward(p, p->W0, p->b0, 0, X, n), nc * sizeof *f);
     for (size_t t = 0; t < p->T; t++)
@@ -245,10 +260,12 @@ void mlp_predict(struct ls_model *m, const double *X, size_t n, double *out)
         chunk_outputs(p, X + r * p->d, minz(p->chunk, n - r), out + r * p->C);
 }
 
+/* The gradient of a chunk into the gradient arena: overwritten (acc = 0) or accumulated. */
 static void backward_chunk(struct mlp *p, const double *X, size_t n, const double *dF, int acc)
 {
+    const struct sink to = {p->gW, p->gb, 1.0, acc};
     for (size_t t = 0; t < p->T; t++)
-        tower_backward(p, t, X, n, dF, acc);
+        tower_backward(p, t, X, n, dF, &to);
 }
 
 /* A soft-set loss on a batch larger than a chunk: every output first, the loss and dL/df of the
@@ -288,7 +305,39 @@ static double mlp_loss(struct ls_model *m, const struct ls_data *d, int grad)
         if (grad)
             backward_chunk(p, d->X + r * p->d, k, p->dlogits, r > 0);
     }
+    if (n <= p->chunk) { /* one pass: its activations and logits are the whole batch's */
+        p->fwd_X = d->X;
+        p->fwd_n = n;
+    }
     return L;
+}
+
+/* θ ← θ − lr·∇L(θ; d). A batch of one chunk (at most mlp_chunk_rows) reuses the forward pass of the last mlp_loss on it
+ * (or runs it again if another pass came since), then its backward pass writes each layer's
+ * update straight into W and b (struct sink): no gradient is stored, which saves a pass over
+ * the gradient arena to zero it and one to apply it (measured: +11% steps/s on 784-256-256-10,
+ * make bench). A larger batch (which train.c does not give it) accumulates its gradient over
+ * chunks first, then applies it. */
+static int mlp_descend(struct ls_model *m, const struct ls_data *d, double lr)
+{
+    struct mlp *p = m->impl;
+    size_t n = d->n;
+    if (n == 0 || n > p->nmax || d->d != p->d)
+        return LS_EINVAL;
+    if (n > p->chunk) {
+        mlp_loss(m, d, 1);
+        for (size_t i = 0; i < m->n_params; i++)
+            m->params[i] -= lr * m->grad[i];
+        return LS_OK;
+    }
+    if (p->fwd_X != d->X || p->fwd_n != n)
+        chunk_outputs(p, d->X, n, p->logits);
+    loss_value(p->loss, p->logits, d->y, n, p->C, n, p->dlogits);
+    const struct sink to = {p->W, p->b, -lr, 1};
+    for (size_t t = 0; t < p->T; t++)
+        tower_backward(p, t, d->X, n, p->dlogits, &to);
+    p->fwd_X = NULL; /* the parameters moved */
+    return LS_OK;
 }
 
 /* ---- metrics ----------------------------------------------------------------------------- */
@@ -824,6 +873,8 @@ const struct ls_model_ops mlp_ops = {
     .create = mlp_create,
     .destroy = mlp_destroy,
     .loss = mlp_loss,
+    .descend = mlp_descend,
+    .descend_rows = mlp_chunk_rows,
     .eval = mlp_eval,
     .vectors = mlp_vectors,
     .vector_len = mlp_vector_len,

@@ -178,6 +178,7 @@ struct loop {
     int64_t epoch_steps;       /* ⌈n/b⌉: steps per epoch under mini-batches */
     double L, L0, L_prev;      /* full training loss now, at step 0, before the last update */
     int fresh;                 /* L is the full loss of the current parameters */
+    int descend;               /* updates by the family's descend op (no stored gradient) */
 };
 
 static void loop_destroy(struct loop *lp)
@@ -212,6 +213,10 @@ static int loop_create(struct loop *lp, const struct ls_job *job, struct ls_mode
         LS_CHECK_ALLOC(lp->batch.y);
         lp->epoch_steps = (int64_t)((d->n + b - 1) / b);
     }
+    /* A family's descend op for plain steps on batches it takes in one pass. */
+    size_t rows = lp->bt ? (size_t)job->train.batch_size : d->n;
+    lp->descend = m->ops->descend && optim_plain(lp->opt) && !lp->snap &&
+                  rows <= m->ops->descend_rows(m);
 cleanup:
     if (rc != LS_OK)
         loop_destroy(lp);
@@ -232,7 +237,7 @@ static int loop_measure(struct loop *lp, int64_t s, int logged)
     const struct ls_train_cfg *t = &lp->job->train;
     lp->fresh = 0;
     if (lp->bt == NULL) {
-        lp->L = lp->m->ops->loss(lp->m, lp->d, 1);
+        lp->L = lp->m->ops->loss(lp->m, lp->d, !lp->descend);
         if (lp->snap && s > 0 && !(lp->L <= lp->L_prev)) {
             snapshot_restore(lp->snap, lp->opt, lp->m->params, lp->m->grad);
             lp->L = lp->L_prev;
@@ -249,25 +254,32 @@ static int loop_measure(struct loop *lp, int64_t s, int logged)
     return lp->fresh && diverged(lp->L, lp->L0);
 }
 
-/* Update s: the mini-batch's gradient (checked for divergence first, so a diverged run keeps the
- * parameters it had at step s), then the optimizer at step s's learning rate. */
+/* Update s: the mini-batch's loss (checked for divergence first, so a diverged run keeps the
+ * parameters it had at step s), then the optimizer at step s's learning rate, or the family's
+ * descend op for plain gradient steps (the loss computed just before on the same batch holds
+ * the forward pass it may reuse). */
 static int loop_update(struct loop *lp, int64_t s)
 {
     struct ls_model *m = lp->m;
+    const struct ls_data *batch = lp->d;
     if (lp->bt) {
         const size_t *idx;
         size_t b;
         batcher_next(lp->bt, &idx, &b);
         data_gather(lp->d, idx, b, &lp->batch);
-        if (diverged(m->ops->loss(m, &lp->batch, 1), lp->L0))
+        batch = &lp->batch;
+        if (diverged(m->ops->loss(m, batch, !lp->descend), lp->L0))
             return 1;
     }
+    double lr = optim_lr(lp->job, lp->lr0, s) * lp->halving;
+    lp->fresh = 0;
+    if (lp->descend) /* fails only on a batch whose loss was NaN, caught above */
+        return m->ops->descend(m, batch, lr) != LS_OK;
     if (lp->snap) {
         snapshot_save(lp->snap, lp->opt, m->params, m->grad);
         lp->L_prev = lp->L;
     }
-    optim_step(lp->opt, optim_lr(lp->job, lp->lr0, s) * lp->halving, m->params, m->grad);
-    lp->fresh = 0;
+    optim_step(lp->opt, lr, m->params, m->grad);
     return 0;
 }
 

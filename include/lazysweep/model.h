@@ -27,6 +27,15 @@ struct ls_model_ops {
     void (*destroy)(struct ls_model **m);
     /* Training loss at the current parameters; with grad != 0 also overwrite m->grad. */
     double (*loss)(struct ls_model *m, const struct ls_data *d, int grad);
+    /* Optional (NULL: train.c applies optim_step to the gradient of loss()): one step of plain
+     * gradient descent on batch d, θ ← θ − lr·∇L(θ; d), computed however the family does it
+     * fastest. It may reuse the forward pass of the last loss() call on d; the caller must not
+     * change d's rows or the parameters in between (other model calls are fine). m->grad is left
+     * undefined. */
+    int (*descend)(struct ls_model *m, const struct ls_data *d, double lr);
+    /* With descend: the most rows it takes without computing a forward pass again. train.c
+     * uses descend only for batches up to this size, and loss() with optim_step otherwise. */
+    size_t (*descend_rows)(const struct ls_model *m);
     /* A metric by name at the current parameters (LS_ENOTFOUND if unknown). */
     int (*eval)(struct ls_model *m, const struct ls_data *d, const char *name, double *out);
     /* Per-point vectors the job can keep with `store:`: NULL-terminated names, the length of one

@@ -68,6 +68,10 @@ void optim_destroy(struct ls_optim **o);
  * it in place (for every optimizer but adamw). */
 void optim_step(struct ls_optim *o, double lr, double *params, double *grad);
 
+/* Is o's update θ ← θ − lr·g and nothing else (gd or sgd, no weight decay)? Then a family's
+ * descend op may make it in place of optim_step. */
+int optim_plain(const struct ls_optim *o);
+
 /* The learning rate of step s: lr0 under constant and halve_on_rise (whose halvings are the
  * loop's), lr0 multiplied by the decay factor once per reached decay step under step. */
 double optim_lr(const struct ls_job *job, double lr0, int64_t s);

@@ -334,6 +334,75 @@ static void test_chunked_equals_whole(void **state)
     }
 }
 
+/* ---- descend: the update folded into the backward pass ---------------------------------- */
+
+/* One descend step from the current parameters against θ − lr·∇L from loss(): the same up to
+ * rounding (the products scale by −lr before, not after, rounding the gradient), so within a few
+ * ulps of the largest parameter; the step itself must be far larger than that, so a descend
+ * that moved nothing, or the wrong way, fails. `how`: 0 after loss() on d, 1 after a pass on
+ * other rows (the forward must be run again), 2 with chunks of 3 rows (the stored-gradient
+ * path). */
+static void descend_one(const struct opts *o, int how)
+{
+    size_t C;
+    enum ls_task task = task_of(o->loss, &C);
+    struct ls_data *D = make_data(11, 3, task, C, 4);
+    struct ls_model *m = build(o, D);
+    size_t np = m->n_params;
+    double *want = malloc(np * sizeof *want), lr, pmax = 0, gmax = 0, step = 0, worst = 0;
+    assert_non_null(want);
+    for (size_t i = 0; i < np; i++) /* off the init, where f ≡ 0 makes soft-set losses flat */
+        m->params[i] = m->params[i] * (1 + 0.3 * sin((double)i)) + 0.05 * cos(3.0 * (double)i);
+    m->ops->loss(m, D, 1);
+    for (size_t i = 0; i < np; i++) {
+        pmax = fmax(pmax, fabs(m->params[i]));
+        gmax = fmax(gmax, fabs(m->grad[i]));
+    }
+    lr = gmax > 0 ? 0.01 * pmax / gmax : 1.0; /* a step of 1% of the largest parameter */
+    for (size_t i = 0; i < np; i++) {
+        want[i] = m->params[i] - lr * m->grad[i];
+        step = fmax(step, fabs(lr * m->grad[i]));
+    }
+    if (how == 2)
+        assert_int_equal(mlp_set_chunk_rows(m, 3), LS_OK);
+    m->ops->loss(m, D, 0);
+    if (how == 1) {
+        double out[4 * 3];
+        mlp_predict(m, D->X_test, 4, out);
+    }
+    assert_int_equal(m->ops->descend(m, D, lr), LS_OK);
+    for (size_t i = 0; i < np; i++)
+        worst = fmax(worst, fabs(m->params[i] - want[i]));
+    if (!(worst <= 1e-14 * pmax && step >= 1e-3 * pmax)) {
+        print_error("%s %s %s bias=%d anti=%d %s how=%d: descend off by %.3g, step %.3g, "
+                    "params up to %.3g\n", o->act, o->loss, o->param, o->bias, o->antisym,
+                    o->scale_mode, how, worst, step, pmax);
+        fail();
+    }
+    free(want);
+    mlp_ops.destroy(&m);
+    free_data(D);
+}
+
+static void test_descend_is_a_gradient_step(void **state)
+{
+    (void)state;
+    for (int a = 0; a < 4; a++)
+        for (int l = 0; l < 5; l++)
+            for (int v = 0; v < 8; v++) {
+                struct opts o = base_opts;
+                o.act = acts[a];
+                o.loss = losses[l];
+                o.param = params[v & 1];
+                o.antisym = (v >> 1) & 1;
+                o.scale_mode = modes[(v >> 2) & 1];
+                o.bias = (a + v) % 2;
+                o.width = v % 3 == 0 ? 20 : 4; /* 20: forward through transposed copies */
+                for (int how = 0; how < 3; how++)
+                    descend_one(&o, how);
+            }
+}
+
 /* ---- the parametrizations' identities ---------------------------------------------------- */
 
 static double max_abs_output(struct ls_model *m, const double *X, size_t n)
@@ -682,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_gradient_fd),
         cmocka_unit_test(test_gradient_fd_more),
         cmocka_unit_test(test_chunked_equals_whole),
+        cmocka_unit_test(test_descend_is_a_gradient_step),
         cmocka_unit_test(test_zero_at_init),
         cmocka_unit_test(test_centered_definition),
         cmocka_unit_test(test_ntk_and_alpha),
