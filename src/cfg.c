@@ -1570,7 +1570,9 @@ static int check_memory(struct ctx *c)
     struct ls_job *pt = corner_point(c, 1);
     if (pt == NULL)
         return LS_ENOMEM;
-    double need = (double)c->ops->memory(pt) + (double)data_memory(pt);
+    double need = (double)c->ops->memory(pt) + (double)data_memory(pt) +
+                  optim_state_per_param(pt) * (double)c->ops->vector_len(pt, "params_init") *
+                      sizeof(double);
     /* Vector lengths grow with sizes, so the largest point gives every slot's length. */
     double vec = 0;
     for (size_t i = 0; i < c->job->n_store; i++)

@@ -166,6 +166,14 @@ void optim_step(struct ls_optim *o, double lr, double *params, double *grad)
     }
 }
 
+double optim_state_per_param(const struct ls_job *job)
+{
+    int kind = optim_kind(job->train.optimizer);
+    double moments = kind >= LS_OPT_ADAM ? 2.0 : kind >= LS_OPT_MOMENTUM ? 1.0 : 0.0;
+    int snapshot = strcmp(job->train.lr_schedule, "halve_on_rise") == 0;
+    return moments + (snapshot ? 2.0 + moments : 0.0);
+}
+
 int optim_plain(const struct ls_optim *o)
 {
     return (o->kind == LS_OPT_GD || o->kind == LS_OPT_SGD) && o->wd == 0;

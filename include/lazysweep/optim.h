@@ -68,6 +68,10 @@ void optim_destroy(struct ls_optim **o);
  * it in place (for every optimizer but adamw). */
 void optim_step(struct ls_optim *o, double lr, double *params, double *grad);
 
+/* Doubles per parameter a point's optimizer keeps beside the model's params and grads (its
+ * moments, and under halve_on_rise a snapshot of all of these): for the memory estimate. */
+double optim_state_per_param(const struct ls_job *job);
+
 /* Is o's update θ ← θ − lr·g and nothing else (gd or sgd, no weight decay)? Then a family's
  * descend op may make it in place of optim_step. */
 int optim_plain(const struct ls_optim *o);
