@@ -13,6 +13,7 @@
 #include "lazysweep/error.h"
 #include "lazysweep/lock.h"
 #include "lazysweep/model.h"
+#include "lazysweep/pace.h"
 #include "lazysweep/store.h"
 #include "lazysweep/sweep.h"
 
@@ -223,11 +224,11 @@ static void print_state(const char *path, const struct ls_store_summary *s)
     char who[256] = "";
     uint64_t pending = s->count[LS_ST_PENDING];
     if (lock_held(path, who, sizeof who)) {
-        char eta[64] = "unknown";
+        char eta[64] = "unknown", pace[48];
         if (s->recent_rate > 0)
-            snprintf(eta, sizeof eta, "%.0f s", (double)pending / s->recent_rate);
-        printf("state: running (%s), %.1f points/s over the last minute, ETA %s\n", who,
-               s->recent_rate, eta);
+            pace_duration(eta, sizeof eta, (double)pending / s->recent_rate);
+        pace_rate(pace, sizeof pace, s->recent_rate);
+        printf("state: running (%s), %s over the last minute, ETA %s\n", who, pace, eta);
     } else if (pending == 0) {
         printf("state: complete\n");
     } else {

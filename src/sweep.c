@@ -22,6 +22,7 @@
 #include "lazysweep/error.h"
 #include "lazysweep/lock.h"
 #include "lazysweep/model.h"
+#include "lazysweep/pace.h"
 #include "lazysweep/result.h"
 #include "lazysweep/resume.h"
 #include "lazysweep/train.h"
@@ -163,16 +164,17 @@ static void progress(struct coord *c, int final)
     c->t_progress = t;
     uint64_t total = c->job->grid.n_points, fin = n_finished(c);
     double rate = el > 0 ? (double)c->finished_run / el : 0;
-    char eta[32] = "-";
+    char eta[32] = "-", pace[48];
     if (rate > 0 && fin < total)
-        snprintf(eta, sizeof eta, "%.0fs", (double)(total - fin) / rate);
+        pace_duration(eta, sizeof eta, (double)(total - fin) / rate);
+    pace_rate(pace, sizeof pace, rate);
     int tty = isatty(STDERR_FILENO);
     fprintf(stderr, "%slazysweep: %llu/%llu finished (%llu diverged, %llu timeout, %llu failed), "
-                    "%.1f points/s, ETA %s%s",
+                    "%s, ETA %s%s",
             tty ? "\r" : "", (unsigned long long)fin, (unsigned long long)total,
             (unsigned long long)c->rs.count[LS_ST_DIVERGED],
             (unsigned long long)c->rs.count[LS_ST_TIMEOUT],
-            (unsigned long long)c->rs.count[LS_ST_FAILED], rate, eta,
+            (unsigned long long)c->rs.count[LS_ST_FAILED], pace, eta,
             tty && !final ? "   " : "\n");
 }
 
