@@ -35,10 +35,9 @@ static void test_durations(void **state)
     const struct {
         double s;
         const char *want;
-    } cases[] = {{0, "0s"},          {119.4, "119s"},       {120, "2m00s"},
-                 {3725, "62m05s"},    {7199, "119m59s"},     {7200, "2h00m"},
-                 {12300, "3h25m"},    {48 * 3600 - 1, "47h59m"}, {216000, "2.5d"},
-                 {-1, "-"},           {NAN, "-"},            {INFINITY, "-"}};
+    } cases[] = {{0, "0s"},         {119.4, "119s"}, {120, "2m00s"},   {3725, "62m05s"},
+                 {7199, "119m59s"}, {7200, "2h00m"}, {12300, "3h25m"}, {48 * 3600 - 1, "47h59m"},
+                 {216000, "2.5d"},  {-1, "-"},       {NAN, "-"},       {INFINITY, "-"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         pace_duration(b, sizeof b, cases[i].s);
         assert_string_equal(b, cases[i].want);
