@@ -32,7 +32,7 @@ PYTEST   := /usr/bin/python3 -m pytest
 .PHONY: all deps run test unit e2e slurm bench asan asan-unit asan-e2e ubsan fuzz format clean
 all: $(BUILD)/lazysweep $(BUILD)/liblazysweep.a $(TEST_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/lazysweep/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/lazysweep/*.h src/*.h) | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # The element-wise passes of training (activations and their derivatives) vectorize only at -O3
