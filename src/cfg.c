@@ -743,11 +743,18 @@ int cfg_load(const char *path, struct ls_job *job, char *err, size_t errlen)
 
 int cfg_point(const struct ls_job *base, uint64_t index, struct ls_job *out)
 {
+    if (index >= base->grid.n_points)
+        return LS_EINVAL;
+    copy_scalars(out, base);
+    return cfg_point_axes(base, index, out);
+}
+
+int cfg_point_axes(const struct ls_job *base, uint64_t index, struct ls_job *out)
+{
     size_t idx[LS_MAX_AXES];
     const struct ls_grid *g = &base->grid;
     if (index >= g->n_points)
         return LS_EINVAL;
-    copy_scalars(out, base);
     grid_unravel(g, index, idx);
     for (size_t i = 0; i < g->n_axes; i++) {
         const struct key_def *row = cfgi_axis_row(g->axes[i].name);

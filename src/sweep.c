@@ -78,21 +78,25 @@ static void nap(double *us)
     nanosleep(&ts, NULL);
 }
 
-/* Estimated cost of a point (flops over its whole step budget). */
-static double point_cost(const struct ls_job *job, uint64_t index)
+/* Estimated cost of point `index` (flops over its whole step budget); pj holds a point of job
+ * (cfg_point), so that only the swept keys change: a job is ~10 KB, and a grid may have 10⁶
+ * points. */
+static double point_cost(const struct ls_job *job, uint64_t index, struct ls_job *pj)
 {
-    struct ls_job pj;
-    if (cfg_point(job, index, &pj) != LS_OK)
+    if (cfg_point_axes(job, index, pj) != LS_OK)
         return 0;
-    const struct ls_model_ops *ops = model_find(pj.model.family);
-    return ops ? ops->flops_per_step(&pj) * (double)pj.train.max_steps : 0;
+    const struct ls_model_ops *ops = model_find(pj->model.family);
+    return ops ? ops->flops_per_step(pj) * (double)pj->train.max_steps : 0;
 }
 
 double sweep_total_cost(const struct ls_job *job)
 {
+    struct ls_job pj;
     double total = 0;
+    if (job->grid.n_points == 0 || cfg_point(job, 0, &pj) != LS_OK)
+        return 0;
     for (uint64_t i = 0; i < job->grid.n_points; i++)
-        total += point_cost(job, i);
+        total += point_cost(job, i, &pj);
     return total;
 }
 
@@ -138,10 +142,15 @@ static int build_order(struct coord *c)
         free(items);
         return LS_ENOMEM;
     }
+    struct ls_job pj;
     c->n_order = 0;
+    if (n > 0 && cfg_point(c->job, 0, &pj) != LS_OK) {
+        free(items);
+        return LS_EINVAL;
+    }
     for (uint64_t i = 0; i < n; i++)
         if (c->rs.status[i] == LS_ST_PENDING)
-            items[c->n_order++] = (struct order_item){point_cost(c->job, i), i};
+            items[c->n_order++] = (struct order_item){point_cost(c->job, i, &pj), i};
     qsort(items, c->n_order, sizeof *items, by_cost_desc);
     for (size_t i = 0; i < c->n_order; i++)
         c->order[i] = items[i].index;

@@ -169,6 +169,11 @@ int cfg_parse(const char *path, const char *text, size_t len, struct ls_job *job
  * storage and needs no cfg_free. */
 int cfg_point(const struct ls_job *base, uint64_t index, struct ls_job *out);
 
+/* cfg_point for an `out` that already holds a point of `base` (from cfg_point): sets only the
+ * swept keys, which every point has, without copying the whole job again. For loops over many
+ * points (the cost of each, when ordering them). */
+int cfg_point_axes(const struct ls_job *base, uint64_t index, struct ls_job *out);
+
 /* Total length of the stored vectors of one point (sum of store_len). */
 uint32_t cfg_vector_total(const struct ls_job *job);
 

@@ -535,6 +535,16 @@ static void test_cfg_point(void **state)
         assert_true(pt.hash == base.hash);
     }
     assert_int_equal(cfg_point(&base, base.grid.n_points, &pt), LS_EINVAL);
+    /* cfg_point_axes on a job reused across points, visited out of order (stride 7, coprime
+     * with the 160 points), gives each point's job byte for byte. */
+    struct ls_job re;
+    assert_int_equal(cfg_point(&base, base.grid.n_points - 1, &re), LS_OK);
+    for (uint64_t k = 0, p = 0; k < base.grid.n_points; k++, p = (p + 7) % base.grid.n_points) {
+        assert_int_equal(cfg_point_axes(&base, p, &re), LS_OK);
+        assert_int_equal(cfg_point(&base, p, &pt), LS_OK);
+        assert_memory_equal(&re, &pt, sizeof pt);
+    }
+    assert_int_equal(cfg_point_axes(&base, base.grid.n_points, &re), LS_EINVAL);
     cfg_free(&base);
     free(text);
 }
