@@ -16,6 +16,7 @@
 #include "lazysweep/pace.h"
 #include "lazysweep/store.h"
 #include "lazysweep/sweep.h"
+#include "lazysweep/train.h"
 
 /* Rough sustained rate of one worker on these models, for the plan's time estimate only. */
 #define PLAN_FLOPS_PER_CORE 2e9
@@ -207,8 +208,14 @@ int cmd_plan(int argc, char **argv)
         print_values(ax);
     }
     printf("points: %llu\n", (unsigned long long)job.grid.n_points);
-    printf("steps: up to %lld per point, %lld logged (%s spacing)\n",
-           (long long)job.max_steps_all, (long long)job.train.log_points, job.train.log_spacing);
+    int64_t *steps = NULL;
+    size_t logged = 0; /* as the sweep will log them: at most max_steps + 1 */
+    if (train_schedule(job.max_steps_all, job.train.log_points, job.train.log_spacing, &steps,
+                       &logged) != LS_OK)
+        logged = 0;
+    free(steps);
+    printf("steps: up to %lld per point, %zu logged (%s spacing)\n", (long long)job.max_steps_all,
+           logged, job.train.log_spacing);
     printf("metrics:");
     for (size_t i = 0; i < job.n_metrics; i++)
         printf(" %s", job.metrics[i]);

@@ -227,6 +227,20 @@ def test_plan_prints_axes_and_points():
     assert "points: 40" in r.stdout and "init_scale" in r.stdout and "estimated cost" in r.stdout
 
 
+def test_plan_counts_the_steps_it_will_log(tmp_path):
+    """A step budget smaller than log.points logs every step: plan says how many, as the file
+    will hold them (trajectories/step)."""
+    text = (JOBS / "quickstart.yaml").read_text().replace("max_steps: 30000", "max_steps: 10")
+    job = write_job(tmp_path, text, "short.yaml")
+    r = lazysweep("plan", job)
+    assert r.returncode == 0, r.stderr
+    assert "up to 10 per point, 11 logged" in r.stdout, r.stdout
+    out = tmp_path / "o.h5"
+    assert run(job, out).returncode == 0
+    with h5py.File(out, "r") as f:
+        assert f["trajectories/step"].shape == (11,)
+
+
 def test_stored_vectors(tmp_path):
     text = small_job(tmp_path).read_text().replace(
         "metrics: [", "store: [beta, params_init, params_final]\nmetrics: [")
