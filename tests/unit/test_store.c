@@ -3,8 +3,11 @@
  * store_write is fast enough for a sweep (the throughput is printed, not asserted).
  *
  * Expected values are computed here from the row index alone (row_value), independently of
- * store.c, and compared with what store_read_column / store_read_status / store_summary return. */
+ * store.c, and compared with what store_read_column / store_read_status / store_summary and the
+ * store_reader_* functions of `report` return. Files of named arrays (store_write_arrays) read
+ * back through store_probe_matrix / store_read_matrix bitwise. */
 #include <setjmp.h>
+#include <float.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -586,6 +589,360 @@ static void test_throughput(void **state)
     free_job(&job);
 }
 
+/* ---- the reader of `report` and `export`, the user's matrices, files of named arrays ---- */
+
+/* Bitwise equality: NaN fills and -0.0 must come back as written. */
+static int same(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* make_job's job as cfg.c makes one: trajectories a subsequence of the metrics in their order,
+ * and that order in job_canonical (its "metrics=" line is what the reader orders names by). */
+static void make_reader_job(struct ls_job *job)
+{
+    static const char *const traj[] = {"population_error", "l2_norm", "train_loss"};
+    make_job(job, 5, "00000000deadbeef");
+    for (size_t k = 0; k < job->n_traj; k++)
+        snprintf(job->traj[k], LS_NAME_MAX, "%s", traj[k]);
+    free(job->canonical);
+    job->canonical = strdup("data.kind=sparse_regression\nmetrics=population_error,l1_norm,"
+                            "l2_norm,train_loss,steps\nmodel.family=diagonal\n");
+}
+
+static void expect_block(struct ls_reader *r, const char *name, uint64_t row0, size_t rows,
+                         size_t width, const double *want)
+{
+    double *got = malloc(rows * width * sizeof *got);
+    assert_int_equal(store_reader_numeric(r, name, row0, rows, got), LS_OK);
+    for (size_t j = 0; j < rows * width; j++)
+        if (!same(got[j], want[j])) {
+            fprintf(stderr, "%s row %llu [%zu]: got %.17g, want %.17g\n", name,
+                    (unsigned long long)(row0 + j / width), j % width, got[j], want[j]);
+            fail();
+        }
+    free(got);
+}
+
+/* Every numeric per-point dataset over rows [row0, row0 + rows): make_result's values where
+ * written, the fills (NaN, rank -1) elsewhere, and the grid as grid_unravel places it. */
+static void check_numeric_rows(struct ls_reader *r, const struct ls_job *job,
+                               const uint8_t *written, uint64_t row0, size_t rows)
+{
+    double *want = malloc(rows * T_STEPS * sizeof *want);
+    char name[2 * LS_PATH_MAX];
+    size_t idx[LS_MAX_AXES];
+    for (size_t k = 0; k < job->n_metrics; k++) {
+        for (size_t j = 0; j < rows; j++)
+            want[j] = written[row0 + j] ? row_value(row0 + j, k, 0) : NAN;
+        snprintf(name, sizeof name, "/metrics/%s", job->metrics[k]);
+        expect_block(r, name, row0, rows, 1, want);
+    }
+    for (size_t k = 0; k < job->n_traj; k++) {
+        for (size_t j = 0; j < rows * T_STEPS; j++)
+            want[j] =
+                written[row0 + j / T_STEPS] ? row_value(row0 + j / T_STEPS, k, j % T_STEPS) : NAN;
+        snprintf(name, sizeof name, "/trajectories/%s", job->traj[k]);
+        expect_block(r, name, row0, rows, T_STEPS, want);
+    }
+    for (size_t j = 0; j < rows; j++)
+        want[j] = written[row0 + j] ? 0.25 * (double)(row0 + j) : NAN;
+    expect_block(r, "/timing/seconds", row0, rows, 1, want);
+    for (size_t j = 0; j < rows; j++)
+        want[j] = written[row0 + j] ? T0 + 0.5 * (double)(row0 + j) : NAN;
+    expect_block(r, "/timing/finished", row0, rows, 1, want);
+    for (size_t j = 0; j < rows; j++)
+        want[j] = written[row0 + j] ? (double)(1 + (row0 + j) % 7) : -1.0;
+    expect_block(r, "/timing/rank", row0, rows, 1, want);
+    for (size_t a = 0; a < job->grid.n_axes; a++) {
+        if (job->grid.axes[a].type == LS_T_STR)
+            continue;
+        for (size_t j = 0; j < rows; j++) {
+            grid_unravel(&job->grid, row0 + j, idx);
+            want[j] = job->grid.axes[a].num[idx[a]];
+        }
+        snprintf(name, sizeof name, "/grid/%s", job->grid.axes[a].name);
+        expect_block(r, name, row0, rows, 1, want);
+    }
+    free(want);
+}
+
+/* /status, /timing/host (whole and truncated to 4 characters) and the string axis /grid/loss. */
+static void check_text_rows(struct ls_reader *r, const struct ls_job *job, const uint8_t *written,
+                            uint64_t row0, size_t rows)
+{
+    uint8_t *st = malloc(rows);
+    char *host = malloc(rows * LS_HOST_MAX), *cut = malloc(rows * 5), *loss = malloc(rows * 8);
+    char want[LS_HOST_MAX];
+    size_t idx[LS_MAX_AXES];
+    assert_int_equal(store_reader_status(r, row0, rows, st), LS_OK);
+    assert_int_equal(store_reader_strings(r, "/timing/host", row0, rows, LS_HOST_MAX, host), LS_OK);
+    assert_int_equal(store_reader_strings(r, "/timing/host", row0, rows, 5, cut), LS_OK);
+    assert_int_equal(store_reader_strings(r, "/grid/loss", row0, rows, 8, loss), LS_OK);
+    for (size_t j = 0; j < rows; j++) {
+        uint64_t i = row0 + j;
+        assert_int_equal(st[j], written[i] ? row_status(i) : LS_ST_PENDING);
+        want[0] = '\0';
+        if (written[i])
+            snprintf(want, sizeof want, "node%02u", (unsigned)(i % 13));
+        assert_string_equal(host + j * LS_HOST_MAX, want);
+        want[4] = '\0';
+        assert_string_equal(cut + j * 5, want);
+        grid_unravel(&job->grid, i, idx);
+        assert_string_equal(loss + j * 8, idx[3] == 0 ? "mse" : "bce");
+    }
+    free(st);
+    free(host);
+    free(cut);
+    free(loss);
+}
+
+/* The info matches the job: axes in name order with their types and swept flags, metrics and
+ * trajectories in the job's order (not HDF5's alphabetical one). */
+static void check_info(const struct ls_reader_info *in, const struct ls_job *job)
+{
+    static const char *const axis[] = {"depth", "init_scale", "loss", "seed", "width"};
+    static const enum ls_type type[] = {LS_T_INT, LS_T_REAL, LS_T_STR, LS_T_INT, LS_T_INT};
+    assert_int_equal(in->n_points, 5 * 3 * 4 * 2);
+    assert_int_equal(in->T, T_STEPS);
+    assert_string_equal(in->job_name, "unit-store");
+    assert_string_equal(in->job_hash, "00000000deadbeef");
+    assert_int_equal(in->n_axes, 5);
+    for (size_t a = 0; a < 5; a++) {
+        assert_string_equal(in->axis[a], axis[a]);
+        assert_int_equal(in->axis_type[a], type[a]);
+        assert_int_equal(in->axis_swept[a], a != 4); /* width is not swept */
+    }
+    assert_int_equal(in->n_metrics, 5);
+    for (size_t m = 0; m < 5; m++)
+        assert_string_equal(in->metric[m], metric_names[m]);
+    assert_int_equal(in->n_traj, 3);
+    for (size_t m = 0; m < 3; m++)
+        assert_string_equal(in->traj[m], job->traj[m]);
+}
+
+/* Written and pending rows in [row0, row0 + rows): both must occur for a range to test both. */
+static void expect_mixed(const uint8_t *written, uint64_t row0, size_t rows)
+{
+    size_t w = 0;
+    for (size_t j = 0; j < rows; j++)
+        w += written[row0 + j];
+    assert_true(w > 0 && w < rows);
+}
+
+/* The reader of the reader tests, and their extra files: closed and removed by cleanup_reader even
+ * when a test fails, so that a failure does not cascade into the tests after it. */
+static struct ls_reader *reader;
+
+static int cleanup_reader(void **state)
+{
+    char f[160];
+    (void)state;
+    store_reader_close(&reader);
+    snprintf(f, sizeof f, "%s/other.h5", dir);
+    unlink(f);
+    snprintf(f, sizeof f, "%s/arrays.h5", dir);
+    unlink(f);
+    return 0;
+}
+
+static void test_reader(void **state)
+{
+    (void)state;
+    struct ls_job job;
+    struct ls_reader_info info;
+    int64_t steps[T_STEPS];
+    double step[T_STEPS], *col = NULL;
+    size_t got = 0;
+    make_reader_job(&job);
+    uint64_t n = job.grid.n_points;
+    uint8_t *written = calloc(n, 1);
+    create_written_file(&job, written);
+    assert_int_equal(store_reader_open(path, &reader, &info), LS_OK);
+    assert_non_null(reader);
+    check_info(&info, &job);
+    steps_of(steps, T_STEPS);
+    assert_int_equal(store_reader_numeric(reader, "/trajectories/step", 0, T_STEPS, step), LS_OK);
+    for (size_t t = 0; t < T_STEPS; t++)
+        assert_true(step[t] == (double)steps[t]);
+    expect_mixed(written, 41, 30); /* the middle */
+    check_numeric_rows(reader, &job, written, 41, 30);
+    check_text_rows(reader, &job, written, 41, 30);
+    expect_mixed(written, n - 17, 17); /* the end */
+    check_numeric_rows(reader, &job, written, n - 17, 17);
+    check_text_rows(reader, &job, written, n - 17, 17);
+    check_numeric_rows(reader, &job, written, n - 1, 1);
+    store_reader_close(&reader);
+    assert_null(reader);
+    store_reader_close(&reader); /* safe twice and on NULL */
+    store_reader_close(NULL);
+
+    /* store_read_column: the whole of a real axis and of /timing/finished, bitwise. */
+    assert_int_equal(store_read_column(path, "/grid/init_scale", &col, &got), LS_OK);
+    assert_int_equal(got, n);
+    size_t idx[LS_MAX_AXES];
+    for (uint64_t i = 0; i < n; i++) {
+        grid_unravel(&job.grid, i, idx);
+        assert_true(same(col[i], 0.001 + 0.25 * (double)idx[0]));
+    }
+    free(col);
+    assert_int_equal(store_read_column(path, "/timing/finished", &col, &got), LS_OK);
+    assert_int_equal(got, n);
+    for (uint64_t i = 0; i < n; i++)
+        assert_true(same(col[i], written[i] ? T0 + 0.5 * (double)i : NAN));
+    free(col);
+    assert_int_equal(store_read_column(path, "/timing/nope", &col, &got), LS_ENOTFOUND);
+    assert_null(col);
+    assert_int_equal(got, 0);
+    free(written);
+    free_job(&job);
+}
+
+/* A reader's errors leave buf as it was. */
+static void expect_untouched(const double *buf, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        assert_true(buf[j] == 42.0);
+}
+
+static void test_reader_errors(void **state)
+{
+    (void)state;
+    struct ls_job job;
+    struct ls_reader_info info;
+    double buf[4 * T_STEPS];
+    char text[4 * LS_HOST_MAX];
+    uint8_t st[4];
+    make_reader_job(&job);
+    uint64_t n = job.grid.n_points;
+    uint8_t *written = calloc(n, 1);
+    create_written_file(&job, written);
+    assert_int_equal(store_reader_open(path, &reader, &info), LS_OK);
+    for (size_t j = 0; j < 4 * T_STEPS; j++)
+        buf[j] = 42.0;
+    /* Past the last row. */
+    assert_int_equal(store_reader_numeric(reader, "/metrics/l1_norm", n - 3, 4, buf), LS_ERANGE);
+    assert_int_equal(store_reader_numeric(reader, "/metrics/l1_norm", n, 1, buf), LS_ERANGE);
+    assert_int_equal(store_reader_numeric(reader, "/metrics/l1_norm", UINT64_MAX, 2, buf),
+                     LS_ERANGE);
+    assert_int_equal(store_reader_numeric(reader, "/trajectories/l2_norm", n - 1, 2, buf),
+                     LS_ERANGE);
+    assert_int_equal(store_reader_numeric(reader, "/trajectories/step", T_STEPS - 1, 2, buf),
+                     LS_ERANGE);
+    assert_int_equal(store_reader_strings(reader, "/timing/host", n - 2, 3, LS_HOST_MAX, text),
+                     LS_ERANGE);
+    assert_int_equal(store_reader_status(reader, n - 1, 2, st), LS_ERANGE);
+    expect_untouched(buf, 4 * T_STEPS);
+    /* An empty block at the end is not past it. */
+    assert_int_equal(store_reader_numeric(reader, "/metrics/l1_norm", n, 0, buf), LS_OK);
+    /* Unknown datasets. */
+    assert_int_equal(store_reader_numeric(reader, "/metrics/nope", 0, 1, buf), LS_ENOTFOUND);
+    assert_int_equal(store_reader_numeric(reader, "/nogroup/nope", 0, 1, buf), LS_ENOTFOUND);
+    assert_int_equal(store_reader_numeric(reader, "", 0, 1, buf), LS_ENOTFOUND);
+    assert_int_equal(store_reader_strings(reader, "/timing/nope", 0, 1, LS_HOST_MAX, text),
+                     LS_ENOTFOUND);
+    expect_untouched(buf, 4 * T_STEPS);
+    /* Not a dataset, or the wrong kind: an error, never a crash. */
+    assert_int_not_equal(store_reader_numeric(reader, "/metrics", 0, 1, buf), LS_OK);
+    assert_int_not_equal(store_reader_numeric(reader, "/grid/loss", 0, 1, buf), LS_OK);
+    assert_int_not_equal(store_reader_strings(reader, "/metrics/l1_norm", 0, 1, 8, text), LS_OK);
+    store_reader_close(&reader);
+
+    /* Files that are not results files: absent, not HDF5, HDF5 without the layout. */
+    char other[160];
+    struct ls_array a = {"x", 1, 0, buf, NULL};
+    snprintf(other, sizeof other, "%s/other.h5", dir);
+    assert_int_equal(store_reader_open("/nonexistent/x.h5", &reader, &info), LS_ENOTFOUND);
+    assert_null(reader);
+    spit(other, (const unsigned char *)"not an HDF5 file\n", 17);
+    assert_int_equal(store_reader_open(other, &reader, &info), LS_ECORRUPT);
+    assert_null(reader);
+    double *col = NULL;
+    size_t got = 0;
+    assert_int_equal(store_read_column(other, "/status", &col, &got), LS_ECORRUPT);
+    assert_int_equal(store_read_column("/nonexistent/x.h5", "/status", &col, &got), LS_ENOTFOUND);
+    assert_null(col);
+    assert_int_equal(store_write_arrays(other, &a, 1, NULL, 0), LS_OK);
+    assert_int_equal(store_reader_open(other, &reader, &info), LS_ECORRUPT);
+    assert_null(reader);
+    unlink(other);
+    free(written);
+    free_job(&job);
+}
+
+static void expect_matrix(const char *file, const char *dataset, size_t rows, size_t cols,
+                          const double *want)
+{
+    size_t r = 0, c = 0;
+    char msg[256] = "";
+    double *got = malloc(rows * cols * sizeof *got);
+    assert_int_equal(store_probe_matrix(file, dataset, &r, &c, msg, sizeof msg), LS_OK);
+    assert_int_equal(r, rows);
+    assert_int_equal(c, cols);
+    assert_int_equal(store_read_matrix(file, dataset, got, rows, cols, msg, sizeof msg), LS_OK);
+    assert_memory_equal(got, want, rows * cols * sizeof *got);
+    free(got);
+}
+
+/* store_write_arrays then store_probe_matrix / store_read_matrix: shapes and values exactly,
+ * float64 [rows][cols] and [rows], int64 converted to double (exact up to 2^53). */
+static void test_arrays_matrix(void **state)
+{
+    (void)state;
+    char file[160], msg[256];
+    double x[3][4], y[5], iw[6], buf[16];
+    int64_t iv[6] = {-7, 0, 1, INT64_C(1) << 53, -(INT64_C(1) << 53), 123456789};
+    size_t r = 9, c = 9;
+    for (size_t k = 0; k < 12; k++)
+        x[k / 4][k % 4] = ((double)k - 5.5) / 3.0 * pow(10.0, (double)k * 25 - 150);
+    x[0][0] = -0.0;
+    x[1][1] = DBL_TRUE_MIN;
+    x[2][3] = DBL_MAX;
+    for (size_t k = 0; k < 5; k++)
+        y[k] = 1.0 / (double)(k + 3);
+    for (size_t k = 0; k < 6; k++)
+        iw[k] = (double)iv[k];
+    struct ls_array arr[] = {
+        {"x", 3, 4, &x[0][0], NULL}, {"y", 5, 0, y, NULL}, {"idx", 2, 3, NULL, iv}};
+    struct ls_attr attrs[] = {{"point", NULL, 17}, {"job_name", "unit-store", 0}};
+    snprintf(file, sizeof file, "%s/arrays.h5", dir);
+    assert_int_equal(store_write_arrays(file, arr, 3, attrs, 2), LS_OK);
+    expect_matrix(file, "x", 3, 4, &x[0][0]);
+    expect_matrix(file, "/y", 5, 1, y);
+    expect_matrix(file, "/idx", 2, 3, iw);
+
+    /* A missing dataset, a wrong shape (buf untouched), a missing or non-HDF5 file. */
+    assert_int_equal(store_probe_matrix(file, "nope", &r, &c, msg, sizeof msg), LS_ENOTFOUND);
+    assert_true(r == 0 && c == 0 && strstr(msg, "nope") != NULL);
+    assert_int_equal(store_probe_matrix(file, "/g/nope", &r, &c, msg, sizeof msg), LS_ENOTFOUND);
+    assert_int_equal(store_read_matrix(file, "nope", buf, 3, 4, msg, sizeof msg), LS_ENOTFOUND);
+    for (size_t k = 0; k < 16; k++)
+        buf[k] = 42.0;
+    assert_int_equal(store_read_matrix(file, "x", buf, 4, 3, msg, sizeof msg), LS_EINVAL);
+    assert_int_equal(store_read_matrix(file, "x", buf, 3, 5, msg, sizeof msg), LS_EINVAL);
+    assert_int_equal(store_read_matrix(file, "y", buf, 5, 0, msg, sizeof msg), LS_EINVAL);
+    expect_untouched(buf, 16);
+    assert_int_equal(store_probe_matrix("/nonexistent/x.h5", "x", &r, &c, msg, sizeof msg), LS_EIO);
+    spit(path, (const unsigned char *)"not an HDF5 file\n", 17);
+    assert_int_equal(store_probe_matrix(path, "x", &r, &c, msg, sizeof msg), LS_EIO);
+
+    /* Not numbers, rank 0 or not a dataset: LS_EINVAL (a results file has all three). */
+    struct ls_job job;
+    make_job(&job, 5, "00000000deadbeef");
+    uint8_t *written = calloc(job.grid.n_points, 1);
+    create_written_file(&job, written);
+    assert_int_equal(store_probe_matrix(path, "/grid/loss", &r, &c, msg, sizeof msg), LS_EINVAL);
+    assert_int_equal(store_probe_matrix(path, "/job", &r, &c, msg, sizeof msg), LS_EINVAL);
+    assert_int_equal(store_probe_matrix(path, "/grid", &r, &c, msg, sizeof msg), LS_EINVAL);
+    free(written);
+    free_job(&job);
+
+    /* A failed write leaves no file behind, even after good arrays. */
+    arr[1].rows = 0;
+    assert_int_not_equal(store_write_arrays(file, arr, 3, attrs, 2), LS_OK);
+    assert_int_not_equal(access(file, F_OK), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -606,10 +963,16 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_summary),
-        cmocka_unit_test(test_mismatch),        cmocka_unit_test(test_damaged_files),
-        cmocka_unit_test(test_killed_writer),   cmocka_unit_test(test_concurrent_reader),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_mismatch),
+        cmocka_unit_test(test_damaged_files),
+        cmocka_unit_test(test_killed_writer),
+        cmocka_unit_test(test_concurrent_reader),
         cmocka_unit_test(test_throughput),
+        cmocka_unit_test_teardown(test_reader, cleanup_reader),
+        cmocka_unit_test_teardown(test_reader_errors, cleanup_reader),
+        cmocka_unit_test_teardown(test_arrays_matrix, cleanup_reader),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
