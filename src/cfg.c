@@ -628,6 +628,8 @@ static int check_memory(struct ctx *c)
     struct ls_job *pt = corner_point(c, 1);
     if (pt == NULL)
         return LS_ENOMEM;
+    /* The optimizer's state is per parameter whatever the family; every family reports its
+     * parameter count as the length of params_init (model.h). */
     double need = (double)c->ops->memory(pt) + (double)data_memory(pt) +
                   optim_state_per_param(pt) * (double)c->ops->vector_len(pt, "params_init") *
                       sizeof(double);

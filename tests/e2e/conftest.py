@@ -2,6 +2,7 @@
 mpirun), read results back with h5py, and parse the journal independently of the C code."""
 import os
 import re
+import signal
 import struct
 import subprocess
 import time
@@ -145,6 +146,91 @@ def children(pid):
         if int(fields[1]) == pid:
             kids.append(int(stat.parent.name))
     return kids
+
+
+# ---- kill -9 at random instants (test_faults.py, test_faults_more.py) ----------------------
+
+def finish(p, timeout=30):
+    """Wait for a run (and every process of its session) to end; returns its stderr."""
+    try:
+        _, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        _, err = p.communicate()
+    return err
+
+
+class Ledger:
+    """What the journal held after each kill: a finished point may never vanish, change, or
+    appear twice."""
+
+    def __init__(self, journal):
+        self.journal = journal
+        self.before = {}
+        self.lost = self.twice = 0
+
+    def check(self):
+        recs = journal_records(self.journal) if Path(self.journal).exists() else []
+        keys = [k for k, _, _ in recs]
+        self.twice += len(keys) - len(set(keys))
+        now = {k: payload for k, _, payload in recs}
+        self.lost += sum(1 for k, pl in self.before.items() if now.get(k) != pl)
+        self.before = now
+        return len(now)
+
+
+# mpirun waits odls_base_sigkill_timeout (1 s) between SIGTERM and SIGKILL, twice, when it tears
+# a job down after a rank died. Only the coordinator touches the files, so how fast the rest of
+# the job goes does not matter to what is on disk; 0 keeps each kill cycle well under a second.
+FAST_TEARDOWN = {"OMPI_MCA_odls_base_sigkill_timeout": "0"}
+
+
+def start_env(job, out, ranks, env):
+    return subprocess.Popen(command(job, out, ranks), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def kill_window(ref_seconds):
+    """How long after the coordinator appears a kill may land: a fraction of an uninterrupted
+    run, so that on a fast machine kills still fall mid-sweep rather than after its end."""
+    return min(0.4, 0.25 * ref_seconds)
+
+
+# Files a kill test may start before it gives up reaching its count of kills; each file takes
+# as many kills as land before its sweep completes (fewer on a fast machine).
+MAX_FILES = 15
+
+
+def kill_coordinator_cycles(job, out, ledger, rng, kills, window):
+    """Start the sweep (serially, or on 3 ranks), kill -9 its coordinator at a random instant,
+    repeat. The serial runs also check the message about the stale lock they take over."""
+    done = tried = 0
+    dead = set()
+    stale = False  # the last kill left its lock file behind
+    while done < kills and tried < 3 * kills:
+        tried += 1
+        ranks = 1 if tried % 2 == 0 else 3
+        p = start_env(job, out, ranks, dict(ENV, **FAST_TEARDOWN))
+        pid = wait_for_coordinator(out, p, dead)
+        if pid is None:
+            err = finish(p)
+            assert p.returncode == 0, err
+            break  # finished before it could be killed
+        time.sleep(rng.uniform(0.0, window))
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:  # it finished on its own just now
+            finish(p)
+            break
+        dead.add(pid)
+        err = finish(p)
+        if stale and ranks == 1 and "taking over the lock" not in err:
+            raise AssertionError(f"no takeover message after a kill -9:\n{err}")
+        stale = Path(str(out) + ".lock").exists()
+        done += 1
+        ledger.check()
+        assert ledger.lost == 0 and ledger.twice == 0, "a kill lost or duplicated a point"
+    return done
 
 
 def write_job(tmp_path, text, name="job.yaml"):

@@ -1,45 +1,13 @@
 """kill -9 of the coordinator at random instants, stale locks, bad job files at the CLI."""
-import os
 import random
 import re
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import (ROOT, wait_for_coordinator, SLOW_JOB as JOB, assert_same_bytes, datasets, journal_records, lazysweep, run, start,
-                      write_job)
-
-
-def kill_cycles(job, out, span, rng, want):
-    """kill -9 the coordinator (alternately of 3 ranks and of a serial run) at random instants
-    until `want` kills or the sweep completes; returns the kills. Nothing finished is ever lost
-    or changed by a later kill."""
-    kills, finished_before, dead = 0, {}, set()
-    while kills < want:
-        p = start(job, out, 3 if kills % 2 == 0 else 1)
-        pid = wait_for_coordinator(out, p, dead)
-        time.sleep(rng.uniform(0.0, 0.12) * span)
-        if pid is None or p.poll() is not None:
-            p.communicate()
-            if p.returncode == 0:
-                break  # finished before we could kill it: the file is complete
-            continue
-        os.kill(pid, signal.SIGKILL)
-        dead.add(pid)
-        try:
-            p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-        kills += 1
-        now = {k: payload for k, _, payload in journal_records(str(out) + ".journal")}
-        for k, payload in finished_before.items():
-            assert now.get(k) == payload, f"point {k} lost or changed"
-        finished_before = now
-    return kills
+from conftest import (ROOT, SLOW_JOB as JOB, Ledger, assert_same_bytes, datasets,
+                      kill_coordinator_cycles, kill_window, lazysweep, run, write_job)
 
 
 def test_kill9_coordinator_loses_nothing(tmp_path):
@@ -47,17 +15,18 @@ def test_kill9_coordinator_loses_nothing(tmp_path):
     ref = tmp_path / "ref.h5"
     t0 = time.time()
     assert run(job, ref, 3).returncode == 0
-    span = time.time() - t0
+    window = kill_window(time.time() - t0)
     rng = random.Random(1234)
     kills = files = 0
     while kills < 12 and files < 6:  # a fast machine may finish a sweep before 12 kills
         out = tmp_path / f"o{files}.h5"
         files += 1
-        kills += kill_cycles(job, out, span, rng, 12 - kills)
+        ledger = Ledger(str(out) + ".journal")
+        kills += kill_coordinator_cycles(job, out, ledger, rng, 12 - kills, window)
         r = run(job, out, 3)
         assert r.returncode == 0, r.stderr
-        keys = [k for k, _, _ in journal_records(str(out) + ".journal")]
-        assert len(keys) == len(set(keys)) == 64, "every point exactly once"
+        assert ledger.check() == 64 and ledger.lost == 0 and ledger.twice == 0, \
+            "every point exactly once, none lost or changed by a later kill"
         assert_same_bytes(datasets(ref), datasets(out))
     assert kills >= 10
 
