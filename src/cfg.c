@@ -699,6 +699,10 @@ int cfg_parse(const char *path, const char *text, size_t len, struct ls_job *job
         return yt_fail(err, errlen, path, 1, 1, "job file is larger than 1 MiB (%zu bytes)", len);
     if (len == 0)
         return yt_fail(err, errlen, path, 1, 1, "empty job file");
+    if (len >= 8 && !memcmp(text, "\x89HDF\r\n\x1a\n", 8))
+        return yt_fail(err, errlen, path, 1, 1,
+                       "this is an HDF5 results file, not a YAML job file (`lazysweep status` "
+                       "and `lazysweep report` read it)");
     job->text = malloc(len + 1);
     LS_CHECK_ALLOC(job->text);
     memcpy(job->text, text, len);

@@ -17,6 +17,7 @@
 #include "lazysweep/store.h"
 #include "lazysweep/sweep.h"
 #include "lazysweep/train.h"
+#include "lazysweep/usage.h"
 
 /* Rough sustained rate of one worker on these models, for the plan's time estimate only. */
 #define PLAN_FLOPS_PER_CORE 2e9
@@ -59,12 +60,6 @@ static int wants_help(int argc, char **argv, const char *help)
     return 0;
 }
 
-static int bad_usage(const char *what, const char *help)
-{
-    fprintf(stderr, "lazysweep: %s\n\n%s", what, help);
-    return LS_EXIT_USAGE;
-}
-
 struct run_args {
     const char *job;
     char out[4096];
@@ -74,7 +69,6 @@ struct run_args {
 /* Parse `run` options; returns -1 to go on, else an exit code. */
 static int parse_run(int argc, char **argv, struct run_args *a)
 {
-    char what[256];
     a->opts = (struct ls_sweep_opts){.progress_every = 5};
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
@@ -88,16 +82,15 @@ static int parse_run(int argc, char **argv, struct run_args *a)
             char *end;
             a->opts.progress_every = strtod(argv[++i], &end);
             if (*end || !(a->opts.progress_every >= 0))
-                return bad_usage("--progress needs a number of seconds >= 0", run_help);
+                return usage_fail("run", "--progress needs a number of seconds >= 0");
         } else if (s[0] == '-') {
-            snprintf(what, sizeof what, "unknown or incomplete option '%s'", s);
-            return bad_usage(what, run_help);
+            return usage_bad_option("run", run_help, s);
         } else if (!a->job)
             a->job = s;
         else
-            return bad_usage("run takes one job file", run_help);
+            return usage_fail("run", "run takes one job file");
     }
-    return a->job ? -1 : bad_usage("run needs a job file", run_help);
+    return a->job ? -1 : usage_fail("run", "run needs a job file");
 }
 
 /* Every rank loads the job; all must agree on it (one file on a shared file system). */
@@ -191,8 +184,10 @@ int cmd_plan(int argc, char **argv)
     char err[LS_ERR_MAX];
     if (wants_help(argc, argv, plan_help))
         return LS_EXIT_OK;
-    if (argc != 2 || argv[1][0] == '-')
-        return bad_usage("plan takes one job file", plan_help);
+    if (argc == 2 && argv[1][0] == '-')
+        return usage_bad_option("plan", plan_help, argv[1]);
+    if (argc != 2)
+        return usage_fail("plan", "plan takes one job file");
     if (cfg_load(argv[1], &job, err, sizeof err) != LS_OK) {
         fprintf(stderr, "%s\n", err);
         return LS_EXIT_USAGE;
@@ -249,8 +244,13 @@ int cmd_status(int argc, char **argv)
     struct ls_store_summary s;
     if (wants_help(argc, argv, status_help))
         return LS_EXIT_OK;
-    if (argc != 2 || argv[1][0] == '-')
-        return bad_usage("status takes one results file", status_help);
+    if (argc == 2 && argv[1][0] == '-')
+        return usage_bad_option("status", status_help, argv[1]);
+    if (argc != 2)
+        return usage_fail("status", "status takes one results file");
+    int code = usage_check_results_file("status", argv[1]);
+    if (code >= 0)
+        return code;
     int rc = store_summary(argv[1], &s);
     if (rc != LS_OK) {
         fprintf(stderr, "lazysweep: %s: cannot read it as a results file: %s\n", argv[1],

@@ -13,6 +13,7 @@
 #include "lazysweep/error.h"
 #include "lazysweep/store.h"
 #include "lazysweep/sweep.h"
+#include "lazysweep/usage.h"
 #include "lazysweep/version.h"
 
 static const char data_help[] =
@@ -40,11 +41,7 @@ struct data_args {
     int64_t seed, point; /* -1: not given */
 };
 
-static int usage(const char *what)
-{
-    fprintf(stderr, "lazysweep: %s\n\n%s", what, data_help);
-    return LS_EXIT_USAGE;
-}
+static int usage(const char *what) { return usage_fail("data", what); }
 
 /* A non-negative integer option value, or -1. */
 static int64_t nonneg(const char *s)
@@ -74,7 +71,7 @@ static int parse_data(int argc, char **argv, struct data_args *a)
             if ((a->point = nonneg(argv[++i])) < 0)
                 return usage("--point needs an integer >= 0");
         } else if (s[0] == '-') {
-            return usage("unknown or incomplete option");
+            return usage_bad_option("data", data_help, s);
         } else if (!a->job) {
             a->job = s;
         } else {

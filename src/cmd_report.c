@@ -9,6 +9,7 @@
 #include "lazysweep/plot.h"
 #include "lazysweep/report.h"
 #include "lazysweep/sweep.h"
+#include "lazysweep/usage.h"
 
 #define MAX_WHERE 64
 #define MAX_POINTS LS_PLOT_MAX_LINES
@@ -79,8 +80,7 @@ static int help_asked(int argc, char **argv, const char *help)
 
 static int usage_error(const char *what, const char *help)
 {
-    fprintf(stderr, "lazysweep: %s\n\n%s", what, help);
-    return LS_EXIT_USAGE;
+    return usage_fail(help == export_help ? "export" : "report", what);
 }
 
 /* Split a comma list into list[] (pointers into s, which is modified). */
@@ -162,8 +162,10 @@ static int parse_report(int argc, char **argv, struct report_args *a)
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         int v = parse_valued(argc, argv, &i, a);
+        if (v < 0 && argv[i] == s) /* its value is missing */
+            return usage_bad_option("report", report_help, s);
         if (v < 0) {
-            snprintf(what, sizeof what, "bad or missing value for %s", s);
+            snprintf(what, sizeof what, "bad value '%.64s' for %s", argv[i], s);
             return usage_error(what, report_help);
         }
         if (v > 0)
@@ -175,8 +177,7 @@ static int parse_report(int argc, char **argv, struct report_args *a)
         else if (!strcmp(s, "--keep-script"))
             a->keep_script = 1;
         else if (s[0] == '-' && s[1] != '\0') {
-            snprintf(what, sizeof what, "unknown option '%s'", s);
-            return usage_error(what, report_help);
+            return usage_bad_option("report", report_help, s);
         } else if (!a->file)
             a->file = s;
         else
@@ -407,8 +408,11 @@ static int table(const struct ls_results *r, const struct report_args *a,
     return code;
 }
 
-static int load(const char *path, struct ls_results *r)
+static int load(const char *cmd, const char *path, struct ls_results *r)
 {
+    int code = usage_check_results_file(cmd, path);
+    if (code >= 0)
+        return code;
     int rc = report_open(path, r);
     if (rc == LS_OK)
         return -1;
@@ -426,7 +430,7 @@ int cmd_report(int argc, char **argv)
     if (help_asked(argc, argv, report_help))
         return LS_EXIT_OK;
     int code = parse_report(argc, argv, &a);
-    if (code >= 0 || (code = load(a.file, &r)) >= 0)
+    if (code >= 0 || (code = load("report", a.file, &r)) >= 0)
         return code;
     code = table_spec(&r, &a, &sp);
     if (code < 0 && (keep = malloc(r.n ? r.n : 1)) == NULL)
@@ -456,16 +460,16 @@ int cmd_export(int argc, char **argv)
             csv = argv[++i];
         else if (!strcmp(argv[i], "--trajectories") && i + 1 < argc)
             traj = argv[++i];
-        else if (argv[i][0] == '-' || file)
-            return usage_error("export takes one results file, --csv FILE and --trajectories "
-                               "FILE",
-                               export_help);
+        else if (argv[i][0] == '-')
+            return usage_bad_option("export", export_help, argv[i]);
+        else if (file)
+            return usage_error("export takes one results file", export_help);
         else
             file = argv[i];
     }
     if (!file || (!csv && !traj))
         return usage_error("export needs a results file and --csv or --trajectories", export_help);
-    int code = load(file, &r);
+    int code = load("export", file, &r);
     if (code >= 0)
         return code;
     FILE *f = csv ? open_out(csv) : NULL;

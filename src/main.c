@@ -4,6 +4,7 @@
 
 #include "lazysweep/cmd.h"
 #include "lazysweep/sweep.h"
+#include "lazysweep/usage.h"
 #include "lazysweep/version.h"
 
 static const struct {
@@ -20,15 +21,43 @@ static const struct {
     {"data", cmd_data, "write the exact data a seed of a sweep trains on (X, y, beta*) as HDF5"},
 };
 
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: lazysweep COMMAND [ARGS]   (lazysweep COMMAND --help for details)\n\n"
+    fprintf(out, "usage: lazysweep COMMAND [ARGS]   (lazysweep help COMMAND for details)\n\n"
                  "Sweeps of small training runs over init scale, width, depth, seed and sparsity,\n"
                  "farmed over MPI ranks into one journaled HDF5 file.\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nexit codes: 0 complete, 1 internal error, 2 bad usage or job file,\n"
                  "            3 incomplete (rerun the same command to resume)\n");
+}
+
+/* `lazysweep help COMMAND` is `lazysweep COMMAND --help`. */
+static int help_of(const char *name)
+{
+    char help[] = "--help";
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(name, commands[i].name)) {
+            char *args[] = {(char *)commands[i].name, help, NULL};
+            return commands[i].fn(2, args);
+        }
+    return -1;
+}
+
+static int unknown_command(const char *name)
+{
+    const char *names[N_COMMANDS];
+    char what[256];
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        names[i] = commands[i].name;
+    const char *near = usage_closest(name, names, N_COMMANDS);
+    if (near)
+        snprintf(what, sizeof what, "unknown command '%.64s'; did you mean '%s'?", name, near);
+    else
+        snprintf(what, sizeof what, "unknown command '%.64s'", name);
+    return usage_fail(NULL, what);
 }
 
 int main(int argc, char **argv)
@@ -36,6 +65,10 @@ int main(int argc, char **argv)
     if (argc < 2) {
         usage(stderr);
         return LS_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "help") && argc == 3) {
+        int code = help_of(argv[2]);
+        return code >= 0 ? code : unknown_command(argv[2]);
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
@@ -45,10 +78,8 @@ int main(int argc, char **argv)
         printf("lazysweep %s\n", LS_VERSION);
         return LS_EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "lazysweep: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return LS_EXIT_USAGE;
+    return unknown_command(argv[1]);
 }

@@ -24,6 +24,7 @@
 #include "lazysweep/error.h"
 #include "lazysweep/lock.h"
 #include "lazysweep/sweep.h"
+#include "lazysweep/usage.h"
 
 extern char **environ;
 
@@ -66,9 +67,9 @@ struct submit_args {
 
 static int usage_error(const char *what, const char *arg)
 {
-    fprintf(stderr, "lazysweep submit: %s%s%s\n\n%s", what, arg ? ": " : "", arg ? arg : "",
-            submit_help);
-    return LS_EXIT_USAGE;
+    char line[512];
+    snprintf(line, sizeof line, "%s%s%.256s", what, arg ? ": " : "", arg ? arg : "");
+    return usage_fail("submit", line);
 }
 
 static int parse_count(const char *s, long *out)
@@ -91,7 +92,7 @@ static int parse_submit(int argc, char **argv, struct submit_args *a)
         int takes = !strcmp(s, "-o") || !strcmp(s, "--output") || !strcmp(s, "--nodes") ||
                     !strcmp(s, "--ntasks") || !strcmp(s, "--time") || !strcmp(s, "--partition");
         if (takes && v == NULL)
-            return usage_error("option needs a value", s);
+            return usage_bad_option("submit", submit_help, s);
         if (!strcmp(s, "--dry-run"))
             a->dry_run = 1;
         else if (!strcmp(s, "-o") || !strcmp(s, "--output"))
@@ -104,7 +105,7 @@ static int parse_submit(int argc, char **argv, struct submit_args *a)
         else if (!strcmp(s, "--partition"))
             a->partition = v;
         else if (s[0] == '-')
-            return usage_error("unknown option", s);
+            return usage_bad_option("submit", submit_help, s);
         else if (a->job == NULL)
             a->job = s;
         else

@@ -1,0 +1,81 @@
+"""The command line as a newcomer meets it: a usage mistake is one line naming it (with a
+did-you-mean when a word is close), `lazysweep help COMMAND` prints that command's help, and a
+results file given where a job file belongs (or the reverse) is named as what it is."""
+import shutil
+
+import pytest
+
+from conftest import JOBS, lazysweep, run
+
+
+def one_line_error(r, *needles):
+    """A usage error: exit 2, the message on one line, then only the pointer to --help."""
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 2, r.stderr
+    assert lines[1].startswith("see 'lazysweep") and lines[1].endswith("--help'"), r.stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    assert r.stdout == ""
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["rnu", "job.yaml"], ["unknown command 'rnu'", "did you mean 'run'"]),
+    (["stauts", "x.h5"], ["did you mean 'status'"]),
+    (["run", "job.yaml", "--fersh"], ["unknown option '--fersh'", "did you mean '--fresh'"]),
+    (["run", "job.yaml", "--qiuet"], ["did you mean '--quiet'"]),
+    (["run", "job.yaml", "-o"], ["'-o' needs a value"]),
+    (["run", "job.yaml", "--progress"], ["'--progress' needs a value"]),
+    (["report", "x.h5", "--metrc", "a"], ["did you mean '--metric'"]),
+    (["report", "x.h5", "--plot"], ["'--plot' needs a value"]),
+    (["export", "x.h5", "--csv"], ["'--csv' needs a value"]),
+    (["submit", "job.yaml", "--dry"], ["did you mean '--dry-run'"]),
+    (["submit", "job.yaml", "--time"], ["'--time' needs a value"]),
+    (["data", "job.yaml", "--sed", "1"], ["did you mean '--seed'"]),
+    (["plan", "--halp"], ["did you mean '--help'"]),
+])
+def test_usage_error_is_one_line_with_a_suggestion(args, needles):
+    one_line_error(lazysweep(*args), *needles)
+
+
+def test_unrelated_word_gets_no_suggestion():
+    line = one_line_error(lazysweep("run", "job.yaml", "--zzzzzzzz"), "unknown option")
+    assert "did you mean" not in line
+
+
+@pytest.mark.parametrize("name", ["run", "plan", "status", "submit", "report", "export", "data"])
+def test_help_command_prints_that_commands_help(name):
+    r = lazysweep("help", name)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"usage: lazysweep {name}"), r.stdout[:200]
+    assert r.stdout == lazysweep(name, "--help").stdout
+
+
+def test_help_of_unknown_command():
+    one_line_error(lazysweep("help", "rnu"), "did you mean 'run'")
+
+
+@pytest.mark.parametrize("cmd", [["status"], ["report"], ["export", "--csv", "out.csv"]])
+def test_job_file_given_as_results_file(cmd, tmp_path):
+    job = tmp_path / "quickstart.yaml"
+    shutil.copy(JOBS / "quickstart.yaml", job)
+    args = [cmd[0], job, *cmd[1:]]
+    r = lazysweep(*args)
+    line = one_line_error(r, f"{job} is not an HDF5 results file", f"lazysweep run {job}")
+    assert "signature" not in r.stderr and "corrupt" not in r.stderr, line
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("cmd", ["plan", "run", "submit"])
+def test_results_file_given_as_job_file(cmd, tmp_path):
+    out = tmp_path / "q.h5"
+    r = run(JOBS / "quickstart.yaml", out)
+    assert r.returncode == 0, r.stderr
+    before = out.read_bytes()
+    extra = ["--dry-run"] if cmd == "submit" else []
+    r = lazysweep(cmd, out, *extra)
+    assert r.returncode == 2
+    assert f"{out}:1:1: this is an HDF5 results file, not a YAML job file" in r.stderr, r.stderr
+    assert "UTF-8" not in r.stderr
+    assert out.read_bytes() == before
