@@ -24,6 +24,7 @@
 #include "lazysweep/model.h"
 #include "lazysweep/optim.h"
 #include "lazysweep/yamltree.h"
+#include "lazysweep/numtext.h"
 
 /* ---- messages ---------------------------------------------------------------------------- */
 
@@ -267,7 +268,7 @@ static int parse_lr_max(struct ctx *c, const struct key_def *row, const struct y
     snprintf(what, sizeof what, "%s.max", row->path);
     int rc = cfgi_parse_real(c, what, v, &out->max);
     if (rc == LS_OK && !(out->max > 0))
-        rc = FAIL(c, v, "%s must be > 0, not %.17g", what, out->max);
+        rc = FAIL(c, v, "%s must be > 0, not %s", what, NUMTEXT(out->max));
     return rc;
 }
 
@@ -356,7 +357,7 @@ static int parse_seq(struct ctx *c, const struct key_def *row, const struct yt_n
         double x = row->type == LS_T_INT ? (double)v.i : v.r;
         for (size_t j = 0; j < i && (row->flags & K_DISTINCT); j++)
             if (out->v[j] == x)
-                return FAIL(c, n, "duplicate value %.17g in %s (first at %d:%d)", x, row->path,
+                return FAIL(c, n, "duplicate value %s in %s (first at %d:%d)", NUMTEXT(x), row->path,
                             seq->kid[j]->line, seq->kid[j]->col);
         out->v[out->n++] = x;
     }

@@ -15,6 +15,7 @@
 #include "cfg_internal.h"
 #include "lazysweep/error.h"
 #include "lazysweep/model.h"
+#include "lazysweep/numtext.h"
 
 /* ---- scalars ----------------------------------------------------------------------------- */
 
@@ -172,11 +173,11 @@ int cfgi_check_real_range(struct ctx *c, const struct key_def *row, double r, in
     if (lo && hi)
         return LS_OK;
     if (isinf(row->rmax))
-        return cfgi_fail_at(c, line, col, "%s must be %s %g, not %.17g", row->path,
-                            row->rmin_open ? ">" : ">=", row->rmin, r);
-    return cfgi_fail_at(c, line, col, "%s must be in %c%g, %g%c, not %.17g", row->path,
-                        row->rmin_open ? '(' : '[', row->rmin, row->rmax,
-                        row->rmax_open ? ')' : ']', r);
+        return cfgi_fail_at(c, line, col, "%s must be %s %s, not %s", row->path,
+                            row->rmin_open ? ">" : ">=", NUMTEXT(row->rmin), NUMTEXT(r));
+    return cfgi_fail_at(c, line, col, "%s must be in %c%s, %s%c, not %s", row->path,
+                        row->rmin_open ? '(' : '[', NUMTEXT(row->rmin), NUMTEXT(row->rmax),
+                        row->rmax_open ? ')' : ']', NUMTEXT(r));
 }
 
 static int check_string(struct ctx *c, const struct key_def *row, const char *s, int line, int col)

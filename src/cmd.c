@@ -18,6 +18,7 @@
 #include "lazysweep/sweep.h"
 #include "lazysweep/train.h"
 #include "lazysweep/usage.h"
+#include "lazysweep/numtext.h"
 
 /* Rough sustained rate of one worker on these models, for the plan's time estimate only. */
 #define PLAN_FLOPS_PER_CORE 2e9
@@ -168,7 +169,7 @@ static void print_values(const struct ls_axis *ax)
         if (ax->type == LS_T_STR)
             printf(" %s", ax->str[i]);
         else
-            printf(" %.6g", ax->num[i]);
+            printf(" %s", NUMTEXT(ax->num[i]));
     }
     printf("\n");
 }

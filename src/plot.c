@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "lazysweep/error.h"
+#include "lazysweep/numtext.h"
 
 /* Colour-blind-safe categorical colours (Tableau 10); lines past ten change dash type too. */
 static const char *const colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -67,7 +68,7 @@ static void gp_str(FILE *f, const char *s)
 static void gp_num(FILE *f, double v)
 {
     if (isfinite(v))
-        fprintf(f, " %.17g", v);
+        fprintf(f, " %s", NUMTEXT(v));
     else
         fputs(" NaN", f);
 }

@@ -14,6 +14,7 @@
 
 #include "lazysweep/error.h"
 #include "lazysweep/lock.h"
+#include "lazysweep/numtext.h"
 
 #define ROW_BLOCK 65536   /* rows per read of a per-point dataset */
 #define TRAJ_ELEMS 262144 /* values per read of a trajectory (rows × T) */
@@ -305,6 +306,8 @@ void report_value_text(const struct ls_raxis *ax, uint32_t k, int digits, char *
         snprintf(buf, len, "%s", ax->str[k]);
     else if (ax->type == LS_T_INT)
         snprintf(buf, len, "%lld", (long long)ax->num[k]);
+    else if (digits >= 17)
+        snprintf(buf, len, "%s", NUMTEXT(ax->num[k]));
     else
         snprintf(buf, len, "%.*g", digits, ax->num[k]);
 }
@@ -642,11 +645,11 @@ static void csv_text(FILE *out, const char *s)
     fputc('"', out);
 }
 
-/* A number that reads back to the same double; NaN as an empty field. */
+/* The shortest number that reads back to the same double; NaN as an empty field. */
 static void csv_num(FILE *out, double v)
 {
     if (!isnan(v))
-        fprintf(out, "%.17g", v);
+        fputs(NUMTEXT(v), out);
 }
 
 static void csv_axis(FILE *out, const struct ls_raxis *ax, uint32_t k)

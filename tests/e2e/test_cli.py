@@ -79,3 +79,26 @@ def test_results_file_given_as_job_file(cmd, tmp_path):
     assert f"{out}:1:1: this is an HDF5 results file, not a YAML job file" in r.stderr, r.stderr
     assert "UTF-8" not in r.stderr
     assert out.read_bytes() == before
+
+
+def test_numbers_print_shortest_and_read_back(tmp_path):
+    """CSV, tables and plan print 0.1, not 0.10000000000000001, and every CSV number still reads
+    back as the very double in the file."""
+    import csv
+
+    import h5py
+    out = tmp_path / "q.h5"
+    assert run(JOBS / "quickstart.yaml", out).returncode == 0
+    r = lazysweep("export", out, "--csv", tmp_path / "p.csv")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
+    assert {row["init_scale"] for row in rows} >= {"0.01", "0.1", "1"}
+    with h5py.File(out, "r") as f:
+        loss = f["metrics/train_loss"][()]
+    for row, v in zip(rows, loss):
+        assert float(row["train_loss"]) == v
+        assert len(row["train_loss"]) <= len(f"{v:.17g}")
+    plan = lazysweep("plan", JOBS / "quickstart.yaml").stdout
+    assert " 0.01 " in plan and "0.10000000000000001" not in plan
+    table = lazysweep("report", out, "--metric", "train_loss").stdout
+    assert "0.10000000000000001" not in table and "0.1" in table
