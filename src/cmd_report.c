@@ -15,8 +15,8 @@
 #define MAX_POINTS LS_PLOT_MAX_LINES
 
 static const char report_help[] =
-    "usage: lazysweep report OUT.h5 [--metric M]... [--over AXIS] [--by AXIS[,AXIS]...]\n"
-    "                        [--where AXIS=VALUE]... [--csv FILE] [--quiet]\n"
+    "usage: lazysweep report OUT.h5 [--metric M]... [--over AXIS[,AXIS]...] [--by AXIS[,AXIS]...]\n"
+    "                        [--where FILTER]... [--csv FILE] [--quiet]\n"
     "                        [--plot FILE --x AXIS] [--heatmap FILE --x AXIS --y AXIS]\n"
     "                        [--trajectories FILE [--point I]...] [--logx] [--logy] [--logz]\n"
     "                        [--band minmax|std|none] [--keep-script]\n"
@@ -28,10 +28,12 @@ static const char report_help[] =
     "\n"
     "  --metric M          a metric to report (repeatable, or M1,M2; default: all). Plots use the\n"
     "                      first one (default population_error, trajectories train_loss)\n"
-    "  --over AXIS         the axis the statistics are taken over (default: seed)\n"
+    "  --over AXIS,...     the axes the statistics are taken over (default: seed)\n"
     "  --by AXIS,...       group by these axes and pool every other one (default: every swept\n"
     "                      axis but --over)\n"
-    "  --where AXIS=VALUE  keep only these points (repeatable; several values of one axis: any)\n"
+    "  --where FILTER      keep only the points that pass (repeatable; all must hold): AXIS=V,\n"
+    "                      AXIS=V1,V2 (any of them), AXIS!=V, AXIS<V, AXIS<=V, AXIS>V, AXIS>=V,\n"
+    "                      status=done (or diverged, timeout, failed, pending; lists too)\n"
     "  --csv FILE          also write the table as tidy CSV (one row per group and metric; - is\n"
     "                      stdout)\n"
     "  --quiet             do not print the table\n"
@@ -216,10 +218,16 @@ static int axis_index(const struct ls_results *r, const char *name, size_t *out)
 static int table_spec(const struct ls_results *r, const struct report_args *a,
                       struct ls_agg_spec *sp)
 {
-    size_t over = 0;
-    int code = axis_index(r, a->over, &over);
-    if (code >= 0)
-        return code;
+    uint8_t over[LS_MAX_AXES] = {0};
+    char list[1024];
+    int code;
+    snprintf(list, sizeof list, "%s", a->over);
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        size_t k = 0;
+        if ((code = axis_index(r, t, &k)) >= 0)
+            return code;
+        over[k] = 1;
+    }
     for (size_t m = 0; m < a->n_metrics; m++) {
         int k = report_find_metric(r, a->metrics[m]);
         if (k < 0)
@@ -232,7 +240,7 @@ static int table_spec(const struct ls_results *r, const struct report_args *a,
         if ((code = axis_index(r, a->by[j], &sp->by[sp->n_by++])) >= 0)
             return code;
     for (size_t ax = 0; a->n_by == 0 && ax < r->n_axes; ax++)
-        if (r->axis[ax].swept && ax != over)
+        if (r->axis[ax].swept && !over[ax])
             sp->by[sp->n_by++] = ax;
     return -1;
 }

@@ -324,34 +324,102 @@ static int value_matches(const struct ls_raxis *ax, uint32_t k, const char *text
     return fabs(ax->num[k] - v) <= 1e-6 * fabs(v) || ax->num[k] == v;
 }
 
-/* Mark allowed[a][k] for one "AXIS=VALUE" filter, allocating allowed[a] on first use. */
-static int filter_one(const struct ls_results *r, const char *w, uint8_t **allowed, char *err,
-                      size_t len)
+/* The comparison of one filter: AXIS=V[,V...], AXIS!=V[,V...], AXIS<V, AXIS<=V, AXIS>V, AXIS>=V. */
+enum cmp { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE };
+
+/* Split "AXIS OP VALUE" at the first operator; returns the operator's length, 0 if none. */
+static size_t split_filter(const char *w, size_t *name_len, enum cmp *op)
+{
+    static const struct {
+        const char *text;
+        enum cmp op;
+    } ops[] = {{"<=", CMP_LE}, {">=", CMP_GE}, {"!=", CMP_NE},
+               {"<", CMP_LT},  {">", CMP_GT},  {"=", CMP_EQ}};
+    size_t at = strcspn(w, "<>!=");
+    for (size_t i = 0; w[at] && i < sizeof ops / sizeof ops[0]; i++)
+        if (!strncmp(w + at, ops[i].text, strlen(ops[i].text))) {
+            *name_len = at, *op = ops[i].op;
+            return strlen(ops[i].text);
+        }
+    return 0;
+}
+
+/* Whether value x passes `op v` (v a number; for = and != see value_matches). */
+static int compares(double x, enum cmp op, double v)
+{
+    return op == CMP_LT ? x < v : op == CMP_LE ? x <= v : op == CMP_GT ? x > v : x >= v;
+}
+
+/* Mark ok[k] for the values of one axis (or, with ax NULL, the statuses) that pass the filter;
+ * returns how many did, or -1 for an ordering comparison on strings or a value not a number. */
+static int mark_values(const struct ls_raxis *ax, enum cmp op, const char *text, uint8_t *ok)
+{
+    uint32_t n = ax ? ax->n_values : LS_ST_COUNT;
+    int hits = 0;
+    if (op == CMP_EQ || op == CMP_NE) {
+        char list[1024];
+        snprintf(list, sizeof list, "%s", text);
+        uint8_t *in = ok; /* marks "equal to one listed" first, then flips for != */
+        memset(in, 0, n);
+        for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            for (uint32_t k = 0; k < n; k++)
+                in[k] |= ax ? value_matches(ax, k, t) : !strcmp(ls_status_name((int)k), t);
+        for (uint32_t k = 0; k < n; k++)
+            hits += ok[k] = op == CMP_EQ ? in[k] : !in[k];
+        return hits;
+    }
+    char *end;
+    double v = strtod(text, &end);
+    if (!ax || ax->type == LS_T_STR || end == text || *end != '\0')
+        return -1;
+    for (uint32_t k = 0; k < n; k++)
+        hits += ok[k] = (uint8_t)compares(ax->num[k], op, v);
+    return hits;
+}
+
+/* Apply one filter: allowed[a][k] for axis a, or status_ok[s] for `status`. */
+static int filter_one(const struct ls_results *r, const char *w, uint8_t **allowed,
+                      uint8_t *status_ok, char *err, size_t len)
 {
     char axis[LS_PATH_MAX];
-    const char *eq = strchr(w, '=');
-    if (eq == NULL || eq == w || (size_t)(eq - w) >= sizeof axis) {
-        snprintf(err, len, "--where takes AXIS=VALUE, got '%s'", w);
+    size_t name_len = 0;
+    enum cmp op = CMP_EQ;
+    size_t op_len = split_filter(w, &name_len, &op);
+    if (op_len == 0 || name_len == 0 || name_len >= sizeof axis || !w[name_len + op_len]) {
+        snprintf(err, len, "--where takes AXIS=V[,V...], AXIS!=V, AXIS<V, AXIS<=V, AXIS>V, "
+                           "AXIS>=V or status=NAME, got '%s'", w);
         return LS_EINVAL;
     }
-    snprintf(axis, sizeof axis, "%.*s", (int)(eq - w), w);
-    int a = report_find_axis(r, axis);
-    if (a < 0) {
+    snprintf(axis, sizeof axis, "%.*s", (int)name_len, w);
+    const char *text = w + name_len + op_len;
+    int a = report_find_axis(r, axis), is_status = a < 0 && !strcmp(axis, "status");
+    if (a < 0 && !is_status) {
         snprintf(err, len, "--where: the file has no axis '%s'", axis);
         return LS_EINVAL;
     }
-    const struct ls_raxis *ax = &r->axis[a];
-    if (allowed[a] == NULL && (allowed[a] = calloc(ax->n_values, 1)) == NULL)
+    const struct ls_raxis *ax = is_status ? NULL : &r->axis[a];
+    uint8_t mark[LS_ST_COUNT], *ok = is_status ? mark : NULL;
+    if (!is_status && (ok = calloc(ax->n_values, 1)) == NULL)
         return LS_ENOMEM;
-    int hits = 0;
-    for (uint32_t k = 0; k < ax->n_values; k++)
-        if (value_matches(ax, k, eq + 1))
-            allowed[a][k] = 1, hits++;
-    if (!hits) {
-        snprintf(err, len, "--where: axis %s has no value %s", axis, eq + 1);
-        return LS_EINVAL;
+    int hits = mark_values(ax, op, text, ok);
+    uint32_t n = is_status ? LS_ST_COUNT : ax->n_values;
+    uint8_t *dest = is_status ? status_ok : allowed[a];
+    for (uint32_t k = 0; dest && hits > 0 && k < n; k++) /* a second filter on one axis: both */
+        ok[k] &= dest[k];
+    if (hits > 0 && !is_status) {
+        free(allowed[a]);
+        allowed[a] = ok;
+    } else if (hits > 0) {
+        memcpy(status_ok, ok, LS_ST_COUNT);
+    } else if (!is_status) {
+        free(ok);
     }
-    return LS_OK;
+    if (hits < 0)
+        snprintf(err, len, "--where: '%s' compares %s with something that is not a number",
+                 w, axis);
+    else if (hits == 0)
+        snprintf(err, len, "--where: no value of %s satisfies '%s'", axis, w);
+    return hits > 0 ? LS_OK : LS_EINVAL;
 }
 
 int report_filter(const struct ls_results *r, const char *const *where, size_t n_where,
@@ -359,10 +427,12 @@ int report_filter(const struct ls_results *r, const char *const *where, size_t n
 {
     int rc = LS_OK;
     uint8_t *allowed[LS_MAX_AXES] = {NULL}; /* per axis named in a filter: [n_values] */
+    uint8_t status_ok[LS_ST_COUNT];
+    memset(status_ok, 1, sizeof status_ok);
     for (size_t w = 0; w < n_where; w++)
-        LS_CALL(filter_one(r, where[w], allowed, err, len));
+        LS_CALL(filter_one(r, where[w], allowed, status_ok, err, len));
     for (uint64_t i = 0; i < r->n; i++) {
-        keep[i] = 1;
+        keep[i] = status_ok[r->status[i]];
         for (size_t a = 0; a < r->n_axes && keep[i]; a++)
             keep[i] = allowed[a] == NULL || allowed[a][r->axis[a].idx[i]];
     }

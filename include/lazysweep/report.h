@@ -65,9 +65,11 @@ int report_find_traj(const struct ls_results *r, const char *name);
  * round-trips), strings as they are. */
 void report_value_text(const struct ls_raxis *ax, uint32_t k, int digits, char *buf, size_t len);
 
-/* Restrict to points matching every "AXIS=VALUE" (several values of one axis: any of them).
- * Numeric values match within a relative 1e-6, so a value printed with %.6g selects its point.
- * keep[N] gets 1 for the points kept. LS_EINVAL with a message in err for a bad filter. */
+/* Restrict to points passing every filter: "AXIS=V[,V...]" (any of the values), "AXIS!=V[,V...]"
+ * (none of them), "AXIS<V", "<=", ">", ">=" (numeric axes), and "status=done[,diverged...]" (or
+ * !=). Numeric values match = within a relative 1e-6, so a value printed with %.6g selects its
+ * point. Two filters on one axis must both hold. keep[N] gets 1 for the points kept. LS_EINVAL
+ * with a message in err for a bad filter or one that no value passes. */
 int report_filter(const struct ls_results *r, const char *const *where, size_t n_where,
                   uint8_t *keep, char *err, size_t len);
 

@@ -102,3 +102,52 @@ def test_numbers_print_shortest_and_read_back(tmp_path):
     assert " 0.01 " in plan and "0.10000000000000001" not in plan
     table = lazysweep("report", out, "--metric", "train_loss").stdout
     assert "0.10000000000000001" not in table and "0.1" in table
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick") / "q.h5"
+    r = run(JOBS / "quickstart.yaml", out)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def csv_rows(path):
+    import csv
+    return list(csv.DictReader(open(path)))
+
+
+@pytest.mark.parametrize("filters, keep", [
+    (["depth=2,3"], lambda a, d, s: True),
+    (["init_scale<0.1"], lambda a, d, s: a < 0.1),
+    (["init_scale<=0.1"], lambda a, d, s: a <= 0.1 * (1 + 1e-12)),
+    (["init_scale>0.1", "seed!=0,1"], lambda a, d, s: a > 0.1 * (1 + 1e-12) and s >= 2),
+    (["init_scale>=0.03", "init_scale<0.5"], lambda a, d, s: 0.03 <= a < 0.5),
+    (["status=done", "depth!=2"], lambda a, d, s: d != 2),
+])
+def test_where_lists_and_ranges(quick, tmp_path, filters, keep):
+    """--where takes lists and comparisons; the kept points, counted from the file with h5py,
+    are exactly those the table counts, grouped by --over lists as asked."""
+    import h5py
+    with h5py.File(quick, "r") as f:
+        g = f["grid"]
+        want = sum(keep(a, d, s) for a, d, s in zip(g["init_scale"][()], g["depth"][()],
+                                                      g["seed"][()]))
+    args = []
+    for w in filters:
+        args += ["--where", w]
+    r = lazysweep("report", quick, "--metric", "steps", "--over", "seed,depth", *args,
+                  "--csv", tmp_path / "t.csv", "--quiet")
+    assert r.returncode == 0, r.stderr
+    rows = csv_rows(tmp_path / "t.csv")
+    assert sum(int(row["points"]) for row in rows) == want, (filters, rows)
+    assert all("depth" not in row and "seed" not in row for row in rows)
+
+
+@pytest.mark.parametrize("bad, why", [
+    ("depth<x", "not a number"), ("depth>99", "no value of depth"), ("depth", "takes AXIS=V"),
+    ("nope=1", "no axis 'nope'"), ("status=running", "no value of status"),
+])
+def test_where_refuses_what_selects_nothing(quick, bad, why):
+    r = lazysweep("report", quick, "--where", bad)
+    assert r.returncode == 2 and why in r.stderr, r.stderr
