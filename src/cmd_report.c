@@ -26,12 +26,14 @@ static const char report_help[] =
     "diverged, timed out, failed or are still pending are counted in their own columns and never\n"
     "averaged in. Safe while the sweep runs: it reports what is done so far.\n"
     "\n"
-    "  --metric M          a metric to report (repeatable, or M1,M2; default: all). Plots use the\n"
-    "                      first one (default population_error, trajectories train_loss)\n"
+    "  --metric M          a metric to report (repeatable, or M1,M2; default: all). Figures\n"
+    "                      show one metric each: several give one file each, FILE_METRIC.png;\n"
+    "                      without --metric, population_error (trajectories: train_loss)\n"
     "  --over AXIS,...     the axes the statistics are taken over (default: seed)\n"
     "  --by AXIS,...       group by these axes and pool every other one (default: every swept\n"
     "                      axis but --over)\n"
-    "  --where FILTER      keep only the points that pass (repeatable; all must hold): AXIS=V,\n"
+    "  --where FILTER      keep only the points that pass (repeatable; = filters of one axis\n"
+    "                      add up, the others must all hold): AXIS=V,\n"
     "                      AXIS=V1,V2 (any of them), AXIS!=V, AXIS<V, AXIS<=V, AXIS>V, AXIS>=V,\n"
     "                      status=done (or diverged, timeout, failed, pending; lists too)\n"
     "  --csv FILE          also write the table as tidy CSV (one row per group and metric; - is\n"
@@ -257,37 +259,73 @@ static void regroup(struct ls_agg_spec *sp, size_t skip, size_t skip2, int last)
         sp->by[sp->n_by++] = (size_t)last;
 }
 
-/* The figures' metric: the first --metric, else population_error, else the first one. */
-static int figure_metric(const struct ls_results *r, const struct report_args *a, size_t *m)
+/* "a, b, c": names for a message listing what there is to choose from. */
+static void name_list(char names[][LS_PATH_MAX], size_t n, char *buf, size_t len)
 {
-    int k = a->n_metrics ? report_find_metric(r, a->metrics[0])
-                         : report_find_metric(r, "population_error");
-    if (k < 0 && a->n_metrics == 0 && r->n_metrics > 0)
-        k = 0;
-    if (k < 0) {
-        fprintf(stderr, "lazysweep: no metric to plot\n");
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+}
+
+/* The metrics --plot and --heatmap draw, one file each: every --metric; without one,
+ * population_error, or the file's only metric. Several metrics and no choice is refused with
+ * the list, rather than one of them drawn silently. Returns -1 to go on, else an exit code. */
+static int figure_metrics(const struct ls_results *r, const struct report_args *a, size_t *m,
+                          size_t *n)
+{
+    char list[2048];
+    *n = 0;
+    for (size_t i = 0; i < a->n_metrics; i++) {
+        int k = report_find_metric(r, a->metrics[i]);
+        if (k < 0)
+            return bad_name("metric", a->metrics[i]);
+        m[(*n)++] = (size_t)k;
+    }
+    int k = report_find_metric(r, "population_error");
+    if (*n == 0 && (k >= 0 || r->n_metrics == 1)) {
+        m[(*n)++] = k >= 0 ? (size_t)k : 0;
+    } else if (*n == 0) {
+        name_list((char(*)[LS_PATH_MAX])r->metric, r->n_metrics, list, sizeof list);
+        fprintf(stderr, "lazysweep report: a figure shows one metric; choose with --metric "
+                        "(several give one file each): %s\n", list);
         return LS_EXIT_USAGE;
     }
-    *m = (size_t)k;
     return -1;
 }
 
-/* The trajectory to draw: the first --metric that has one, else train_loss, else the first. */
-static int figure_traj(const struct ls_results *r, const struct report_args *a, size_t *t)
+/* The trajectories --trajectories draws, one file each: every --metric that has one; without
+ * --metric, train_loss, or the file's only trajectory. */
+static int figure_trajs(const struct ls_results *r, const struct report_args *a, size_t *t,
+                        size_t *n)
 {
-    int k = -1;
-    for (size_t m = 0; m < a->n_metrics && k < 0; m++)
-        k = report_find_traj(r, a->metrics[m]);
-    if (k < 0)
-        k = report_find_traj(r, "train_loss");
-    if (k < 0 && r->n_traj > 0)
-        k = 0;
-    if (k < 0) {
-        fprintf(stderr, "lazysweep: the results file has no trajectories\n");
+    char list[2048];
+    *n = 0;
+    for (size_t i = 0; i < a->n_metrics; i++) {
+        int k = report_find_traj(r, a->metrics[i]);
+        if (k >= 0)
+            t[(*n)++] = (size_t)k;
+    }
+    int k = report_find_traj(r, "train_loss");
+    if (*n == 0 && a->n_metrics == 0 && (k >= 0 || r->n_traj == 1))
+        t[(*n)++] = k >= 0 ? (size_t)k : 0;
+    if (*n == 0) {
+        name_list((char(*)[LS_PATH_MAX])r->traj, r->n_traj, list, sizeof list);
+        fprintf(stderr, "lazysweep report: --trajectories needs a --metric with a trajectory; "
+                        "the file has: %s\n", r->n_traj ? list : "none");
         return LS_EXIT_USAGE;
     }
-    *t = (size_t)k;
     return -1;
+}
+
+/* FIG itself for one figure; FIG's name with _METRIC before its extension for one of several. */
+static void figure_path(const char *fig, const char *metric, size_t n, char *buf, size_t len)
+{
+    const char *dot = strrchr(fig, '.');
+    if (n == 1)
+        snprintf(buf, len, "%s", fig);
+    else
+        snprintf(buf, len, "%.*s_%s%s", (int)(dot - fig), fig, metric, dot);
 }
 
 /* ---- drawing ------------------------------------------------------------------------------- */
@@ -335,42 +373,61 @@ static int draw(const struct ls_results *r, struct report_args *a, const struct 
     return draw_done(rc, fig);
 }
 
-static int figures(const struct ls_results *r, struct report_args *a, const struct ls_agg_spec *t)
+/* --plot and --heatmap of metric m, into their files (suffixed when there are n metrics). */
+static int metric_figures(const struct ls_results *r, struct report_args *a,
+                          const struct ls_agg_spec *t, size_t m, size_t n, size_t x, size_t y)
 {
     struct ls_agg_spec sp = *t;
-    size_t m = 0, x = 0, y = 0, traj = 0;
+    char fig[4200];
     int code = -1;
-    if ((a->plot || a->heatmap) && (code = figure_metric(r, a, &m)) >= 0)
+    sp.n_metrics = 1;
+    sp.metric[0] = m;
+    if (a->plot) {
+        regroup(&sp, x, x, (int)x);
+        figure_path(a->plot, r->metric[m], n, fig, sizeof fig);
+        if ((code = draw(r, a, &sp, 'p', fig, 0)) >= 0)
+            return code;
+    }
+    if (a->heatmap) {
+        sp.n_by = 2;
+        sp.by[0] = y;
+        sp.by[1] = x;
+        figure_path(a->heatmap, r->metric[m], n, fig, sizeof fig);
+        if ((code = draw(r, a, &sp, 'h', fig, 0)) >= 0)
+            return code;
+    }
+    return -1;
+}
+
+static int figures(const struct ls_results *r, struct report_args *a, const struct ls_agg_spec *t)
+{
+    size_t m[LS_MAX_METRICS], n = 0, x = 0, y = 0;
+    char fig[4200];
+    int code = -1;
+    if ((a->plot || a->heatmap) && (code = figure_metrics(r, a, m, &n)) >= 0)
         return code;
     if (a->x && (code = axis_index(r, a->x, &x)) >= 0)
         return code;
     if (a->y && (code = axis_index(r, a->y, &y)) >= 0)
         return code;
-    sp.n_metrics = 1;
-    sp.metric[0] = m;
-    if (a->plot) {
-        regroup(&sp, x, x, (int)x);
-        if ((code = draw(r, a, &sp, 'p', a->plot, 0)) >= 0)
+    if (a->heatmap && x == y)
+        return usage_error("--heatmap needs two different axes", report_help);
+    for (size_t k = 0; k < n; k++)
+        if ((code = metric_figures(r, a, t, m[k], n, x, y)) >= 0)
             return code;
-    }
-    if (a->heatmap) {
-        if (x == y)
-            return usage_error("--heatmap needs two different axes", report_help);
-        sp.n_by = 2;
-        sp.by[0] = y;
-        sp.by[1] = x;
-        if ((code = draw(r, a, &sp, 'h', a->heatmap, 0)) >= 0)
-            return code;
-    }
     if (a->traj) {
         for (size_t p = 0; p < a->n_points; p++)
             if (a->points[p] >= r->n)
                 return usage_error("--point is past the last point of the file", report_help);
-        sp = *t;
+        struct ls_agg_spec sp = *t;
         sp.n_metrics = 0; /* the groups and their status counts are all a trajectory plot uses */
-        if ((code = figure_traj(r, a, &traj)) >= 0)
+        if ((code = figure_trajs(r, a, m, &n)) >= 0)
             return code;
-        return draw(r, a, &sp, 't', a->traj, traj);
+        for (size_t k = 0; k < n; k++) {
+            figure_path(a->traj, r->traj[m[k]], n, fig, sizeof fig);
+            if ((code = draw(r, a, &sp, 't', fig, m[k])) >= 0)
+                return code;
+        }
     }
     return -1;
 }

@@ -180,6 +180,14 @@ static void group_label(const struct ls_results *r, const struct ls_agg *a, size
         n = (size_t)snprintf(buf, len, "all points");
     uint64_t lost = st[LS_ST_DIVERGED] + st[LS_ST_TIMEOUT] + st[LS_ST_FAILED];
     unsigned long long all = lost + st[LS_ST_DONE] + st[LS_ST_PENDING];
+    if (lost == all && n < len) { /* no line can be drawn: say why instead of showing none */
+        snprintf(buf + n, len - n, "  (all %llu %s)", all,
+                 st[LS_ST_DIVERGED] == all  ? "diverged"
+                 : st[LS_ST_TIMEOUT] == all ? "timed out"
+                 : st[LS_ST_FAILED] == all  ? "failed"
+                                            : "diverged/timed out/failed");
+        return;
+    }
     if (lost && n < len)
         n += (size_t)snprintf(buf + n, len - n, "  (%llu of %llu diverged/failed",
                               (unsigned long long)lost, all);
@@ -195,7 +203,64 @@ static void group_label(const struct ls_results *r, const struct ls_agg *a, size
 struct line {
     char label[512];
     int has_line, has_band;
+    int clipped;             /* a band end below 0 on a log axis was drawn at the axis */
+    int has_stops;           /* column 5 marks where some of its runs stopped */
+    double x0, x1, y0, y1;   /* extent of what it draws (NaN: nothing yet) */
 };
+
+/* Widen line l's extent to hold (x, y); values a log axis cannot show are not drawn. */
+static void extend(struct line *l, const struct ls_plot_opts *o, double x, double y)
+{
+    if (!isfinite(x) || !isfinite(y) || (o->logx && x <= 0) || (o->logy && y <= 0))
+        return;
+    if (!(l->x0 <= x)) /* NaN compares false: the first value sets both ends */
+        l->x0 = x;
+    if (!(l->x1 >= x))
+        l->x1 = x;
+    if (!(l->y0 <= y))
+        l->y0 = y;
+    if (!(l->y1 >= y))
+        l->y1 = y;
+}
+
+static struct line *new_lines(size_t n)
+{
+    struct line *l = calloc(n, sizeof *l);
+    for (size_t i = 0; l && i < n; i++)
+        l[i].x0 = l[i].x1 = l[i].y0 = l[i].y1 = NAN;
+    return l;
+}
+
+/* Below a value a log axis shows, for a band end at or below 0: gnuplot clips the filled band
+ * at the range set by log_ranges, so it reaches the bottom of the plot. */
+#define CLIP_LOW 1e-300
+
+/* On a log axis gnuplot's autoscale widens the range to whole decades (widths 8–128 drawn on
+ * 1–1000): set it to what the lines draw, with a margin of 3 % of the span on each side. */
+static void log_range(FILE *f, const char *axis, double lo, double hi)
+{
+    if (!(lo > 0) || !(hi >= lo))
+        return;
+    double m = hi > lo ? pow(hi / lo, 0.03) : 1.5;
+    fprintf(f, "set %srange [", axis);
+    gp_num(f, lo / m);
+    fputs(":", f);
+    gp_num(f, hi * m);
+    fputs("]\n", f);
+}
+
+static void log_ranges(FILE *f, const struct line *l, size_t n, const struct ls_plot_opts *o)
+{
+    struct line all = {.x0 = NAN, .x1 = NAN, .y0 = NAN, .y1 = NAN};
+    for (size_t i = 0; i < n; i++) {
+        extend(&all, o, l[i].x0, l[i].y0);
+        extend(&all, o, l[i].x1, l[i].y1);
+    }
+    if (o->logx)
+        log_range(f, "x", all.x0, all.x1);
+    if (o->logy)
+        log_range(f, "y", all.y0, all.y1);
+}
 
 static void line_style(FILE *f, size_t i)
 {
@@ -286,14 +351,16 @@ static void band(const struct ls_plot_opts *o, double mean, double sd, double lo
         lo = mean - sd;
         hi = mean + sd;
     }
-    /* On a log axis a non-positive end cannot be drawn: drop that piece of the band. */
-    *b0 = o->logy && lo <= 0 ? NAN : lo;
+    /* On a log axis a band end at or below 0 is drawn at the bottom of the plot (and the title
+     * says so); a band wholly at or below 0 is not drawn. */
+    *b0 = o->logy && lo <= 0 ? (hi > 0 ? CLIP_LOW : NAN) : lo;
     *b1 = o->logy && hi <= 0 ? NAN : hi;
 }
 
-/* One "x mean lo hi" row of line l's datablock; none for an x a log axis cannot show. */
+/* One "x mean lo hi stop" row of line l's datablock (stop: the mean where some of the line's
+ * runs stopped, else NaN); none for an x a log axis cannot show. */
 static void data_row(FILE *f, const struct ls_plot_opts *o, struct line *l, double x, double mean,
-                     double sd, double lo, double hi)
+                     double sd, double lo, double hi, int stop)
 {
     double b0, b1;
     if (o->logx && !(x > 0))
@@ -302,10 +369,18 @@ static void data_row(FILE *f, const struct ls_plot_opts *o, struct line *l, doub
     mean = o->logy && !(mean > 0) ? NAN : mean;
     l->has_line |= isfinite(mean);
     l->has_band |= isfinite(b0) && isfinite(b1);
+    l->clipped |= b0 == CLIP_LOW && isfinite(b1);
+    extend(l, o, x, mean);
+    if (o->band != LS_BAND_NONE && isfinite(b0) && isfinite(b1)) {
+        extend(l, o, x, b0 == CLIP_LOW ? mean : b0);
+        extend(l, o, x, b1);
+    }
     gp_num(f, x);
     gp_num(f, mean);
     gp_num(f, b0);
     gp_num(f, b1);
+    gp_num(f, stop ? mean : NAN);
+    l->has_stops |= stop && isfinite(mean);
     fputc('\n', f);
 }
 
@@ -314,6 +389,14 @@ static void data_row(FILE *f, const struct ls_plot_opts *o, struct line *l, doub
 static void plot_command(FILE *f, size_t n, const struct line *l, const struct ls_plot_opts *o,
                          const char *point_style)
 {
+    int any = 0;
+    for (size_t i = 0; i < n; i++)
+        any |= l[i].has_line || l[i].has_band;
+    if (any)
+        log_ranges(f, l, n, o);
+    else /* gnuplot refuses a plot with no point at all: draw the legend on an empty frame */
+        fputs("unset logscale\nset xrange [0:1]\nset yrange [0:1]\n"
+              "set label \"no done point to draw\" at graph 0.5, 0.5 center\n", f);
     fputs("plot", f);
     for (size_t i = 0; i < n; i++) {
         if (i)
@@ -330,7 +413,19 @@ static void plot_command(FILE *f, size_t n, const struct line *l, const struct l
         line_style(f, i);
         fputs(" title ", f);
         gp_str(f, l[i].label);
+        if (l[i].has_stops)
+            fprintf(f, ", \\\n     $L%zu using 1:5 with points pt 2 ps 1.6 lw 2 lc rgb \"%s\" "
+                       "notitle", i, colours[i % N_COLOURS]);
     }
+    int stops = 0, clipped = 0;
+    for (size_t i = 0; i < n; i++)
+        stops |= l[i].has_stops, clipped |= l[i].clipped && o->band != LS_BAND_NONE;
+    if (stops)
+        fputs(", \\\n     NaN with points pt 2 ps 1.6 lw 2 lc rgb \"#555555\" title "
+              "\"× some runs of the group stopped here; their final value is carried on\"", f);
+    if (clipped)
+        fputs(", \\\n     NaN with filledcurves fc rgb \"#bbbbbb\" title "
+              "\"band ends at or below 0 are drawn at the bottom of the log axis\"", f);
     fputc('\n', f);
 }
 
@@ -381,7 +476,7 @@ int plot_lines(const struct ls_results *r, const struct ls_agg *a, const struct 
     FILE *f = NULL;
     if (n_lines > LS_PLOT_MAX_LINES)
         return LS_ERANGE;
-    l = calloc(n_lines + 1, sizeof *l);
+    l = new_lines(n_lines + 1);
     LS_CHECK_ALLOC(l);
     f = open_memstream(&buf, &len);
     LS_CHECK_ALLOC(f);
@@ -396,7 +491,7 @@ int plot_lines(const struct ls_results *r, const struct ls_agg *a, const struct 
         for (size_t k = g; k < g1; k++) {
             const struct ls_stat *s = &a->stat[k];
             data_row(f, o, &l[line], x_of(x, a->key[k * nb + nb - 1]), s->mean, s->std, s->min,
-                     s->max);
+                     s->max, 0);
         }
         fputs("EOD\n", f);
         line++;
@@ -563,6 +658,7 @@ static int points_data(FILE *f, const struct ls_results *r, size_t traj, const u
         for (size_t t = 0; t < r->T; t++)
             if (isfinite(y[t]) && !(o->logx && x[t] <= 0) && !(o->logy && y[t] <= 0)) {
                 l[p].has_line = 1;
+                extend(&l[p], o, x[t], y[t]);
                 gp_num(f, x[t]);
                 gp_num(f, y[t]);
                 fputc('\n', f);
@@ -582,18 +678,20 @@ static int groups_data(FILE *f, const struct ls_results *r, const struct ls_agg 
     size_t n = a->n_groups * r->T;
     struct ls_traj_stats st = {malloc(n * sizeof(double)), malloc(n * sizeof(double)),
                                malloc(n * sizeof(double)), malloc(n * sizeof(double)),
-                               malloc(n * sizeof(uint64_t))};
+                               malloc(n * sizeof(uint64_t)), malloc(n * sizeof(uint64_t))};
     LS_CHECK_ALLOC(st.mean);
     LS_CHECK_ALLOC(st.min);
     LS_CHECK_ALLOC(st.max);
     LS_CHECK_ALLOC(st.std);
     LS_CHECK_ALLOC(st.count);
+    LS_CHECK_ALLOC(st.stops);
     LS_CALL(report_traj_stats(r, a, traj, &st));
     for (size_t g = 0; g < a->n_groups; g++) {
         group_label(r, a, g, g + 1, 0, a->spec.n_by, l[g].label, sizeof l[g].label);
         fprintf(f, "$L%zu << EOD\n", g);
         for (size_t t = 0, at = g * r->T; t < r->T; t++, at++)
-            data_row(f, o, &l[g], r->step[t], st.mean[at], st.std[at], st.min[at], st.max[at]);
+            data_row(f, o, &l[g], r->step[t], st.mean[at], st.std[at], st.min[at], st.max[at],
+                     st.stops[at] > 0);
         fputs("EOD\n", f);
     }
 cleanup:
@@ -602,6 +700,7 @@ cleanup:
     free(st.max);
     free(st.std);
     free(st.count);
+    free(st.stops);
     return rc;
 }
 
@@ -616,7 +715,7 @@ int plot_trajectories(const struct ls_results *r, const struct ls_agg *a, size_t
     FILE *f = NULL;
     if (n > LS_PLOT_MAX_LINES)
         return LS_ERANGE;
-    l = calloc(n + 1, sizeof *l);
+    l = new_lines(n + 1);
     LS_CHECK_ALLOC(l);
     f = open_memstream(&buf, &len);
     LS_CHECK_ALLOC(f);

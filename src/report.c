@@ -377,9 +377,29 @@ static int mark_values(const struct ls_raxis *ax, enum cmp op, const char *text,
     return hits;
 }
 
-/* Apply one filter: allowed[a][k] for axis a, or status_ok[s] for `status`. */
-static int filter_one(const struct ls_results *r, const char *w, uint8_t **allowed,
-                      uint8_t *status_ok, char *err, size_t len)
+/* The values filters let through, per axis (index LS_MAX_AXES: the statuses): `=` filters on
+ * one axis add values (any of them), every other filter must hold too. NULL: no such filter. */
+struct allowed {
+    uint8_t *eq[LS_MAX_AXES + 1], *also[LS_MAX_AXES + 1];
+};
+
+/* Combine ok[n] into *dest: OR for `=` filters, AND for the others. */
+static int merge(uint8_t **dest, uint8_t *ok, uint32_t n, int or)
+{
+    if (*dest == NULL) {
+        if ((*dest = malloc(n)) == NULL)
+            return LS_ENOMEM;
+        memcpy(*dest, ok, n);
+        return LS_OK;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        (*dest)[k] = or ? ((*dest)[k] | ok[k]) : ((*dest)[k] & ok[k]);
+    return LS_OK;
+}
+
+/* Apply one filter to the axis (or the statuses) it names. */
+static int filter_one(const struct ls_results *r, const char *w, struct allowed *al, char *err,
+                      size_t len)
 {
     char axis[LS_PATH_MAX];
     size_t name_len = 0;
@@ -391,54 +411,51 @@ static int filter_one(const struct ls_results *r, const char *w, uint8_t **allow
         return LS_EINVAL;
     }
     snprintf(axis, sizeof axis, "%.*s", (int)name_len, w);
-    const char *text = w + name_len + op_len;
     int a = report_find_axis(r, axis), is_status = a < 0 && !strcmp(axis, "status");
     if (a < 0 && !is_status) {
         snprintf(err, len, "--where: the file has no axis '%s'", axis);
         return LS_EINVAL;
     }
     const struct ls_raxis *ax = is_status ? NULL : &r->axis[a];
-    uint8_t mark[LS_ST_COUNT], *ok = is_status ? mark : NULL;
-    if (!is_status && (ok = calloc(ax->n_values, 1)) == NULL)
-        return LS_ENOMEM;
-    int hits = mark_values(ax, op, text, ok);
     uint32_t n = is_status ? LS_ST_COUNT : ax->n_values;
-    uint8_t *dest = is_status ? status_ok : allowed[a];
-    for (uint32_t k = 0; dest && hits > 0 && k < n; k++) /* a second filter on one axis: both */
-        ok[k] &= dest[k];
-    if (hits > 0 && !is_status) {
-        free(allowed[a]);
-        allowed[a] = ok;
-    } else if (hits > 0) {
-        memcpy(status_ok, ok, LS_ST_COUNT);
-    } else if (!is_status) {
-        free(ok);
-    }
+    size_t slot = is_status ? LS_MAX_AXES : (size_t)a;
+    uint8_t *ok = calloc(n, 1);
+    if (ok == NULL)
+        return LS_ENOMEM;
+    int hits = mark_values(ax, op, w + name_len + op_len, ok), rc = LS_EINVAL;
     if (hits < 0)
-        snprintf(err, len, "--where: '%s' compares %s with something that is not a number",
-                 w, axis);
+        snprintf(err, len, "--where: '%s' compares %s with something that is not a number", w,
+                 axis);
     else if (hits == 0)
         snprintf(err, len, "--where: no value of %s satisfies '%s'", axis, w);
-    return hits > 0 ? LS_OK : LS_EINVAL;
+    else
+        rc = merge(op == CMP_EQ ? &al->eq[slot] : &al->also[slot], ok, n, op == CMP_EQ);
+    free(ok);
+    return rc;
+}
+
+static int passes(const struct allowed *al, size_t slot, uint32_t k)
+{
+    return (!al->eq[slot] || al->eq[slot][k]) && (!al->also[slot] || al->also[slot][k]);
 }
 
 int report_filter(const struct ls_results *r, const char *const *where, size_t n_where,
                   uint8_t *keep, char *err, size_t len)
 {
     int rc = LS_OK;
-    uint8_t *allowed[LS_MAX_AXES] = {NULL}; /* per axis named in a filter: [n_values] */
-    uint8_t status_ok[LS_ST_COUNT];
-    memset(status_ok, 1, sizeof status_ok);
+    struct allowed al = {{NULL}, {NULL}};
     for (size_t w = 0; w < n_where; w++)
-        LS_CALL(filter_one(r, where[w], allowed, status_ok, err, len));
+        LS_CALL(filter_one(r, where[w], &al, err, len));
     for (uint64_t i = 0; i < r->n; i++) {
-        keep[i] = status_ok[r->status[i]];
+        keep[i] = (uint8_t)passes(&al, LS_MAX_AXES, r->status[i]);
         for (size_t a = 0; a < r->n_axes && keep[i]; a++)
-            keep[i] = allowed[a] == NULL || allowed[a][r->axis[a].idx[i]];
+            keep[i] = (uint8_t)passes(&al, a, r->axis[a].idx[i]);
     }
 cleanup:
-    for (size_t a = 0; a < LS_MAX_AXES; a++)
-        free(allowed[a]);
+    for (size_t a = 0; a <= LS_MAX_AXES; a++) {
+        free(al.eq[a]);
+        free(al.also[a]);
+    }
     return rc;
 }
 
@@ -932,17 +949,19 @@ cleanup:
 
 /* A point that stopped early has NaN between its last logged value and its last column (its
  * final state): give those steps the final value, the state its training ended in. */
-static void carry_final(double *y, size_t T)
+/* Returns the first column that holds a carried value (T - 1 when none does). */
+static size_t carry_final(double *y, size_t T)
 {
     if (T < 2 || isnan(y[T - 1]))
-        return;
+        return T - 1;
     size_t j = T - 1;
     while (j > 0 && isnan(y[j - 1]))
         j--;
     if (j == 0)
-        return; /* nothing logged before the end: leave it */
+        return T - 1; /* nothing logged before the end: leave it */
     for (size_t t = j; t < T - 1; t++)
         y[t] = y[T - 1];
+    return j;
 }
 
 /* Welford's update of (count, mean, M2) at one (group, step), with min and max. */
@@ -977,6 +996,8 @@ int report_traj_stats(const struct ls_results *r, const struct ls_agg *a, size_t
     memset(st->count, 0, n * sizeof *st->count);
     memset(st->mean, 0, n * sizeof *st->mean);
     memset(st->std, 0, n * sizeof *st->std);
+    if (st->stops)
+        memset(st->stops, 0, n * sizeof *st->stops);
     snprintf(name, sizeof name, "/trajectories/%s", r->traj[traj]);
     for (uint64_t b0 = 0; b0 < r->n; b0 += rows) {
         size_t nb = (size_t)(r->n - b0 < rows ? r->n - b0 : rows);
@@ -986,7 +1007,9 @@ int report_traj_stats(const struct ls_results *r, const struct ls_agg *a, size_t
             if (a->group[i] == LS_NO_GROUP || r->status[i] != LS_ST_DONE)
                 continue;
             double *y = buf + k * T;
-            carry_final(y, T);
+            size_t stop = carry_final(y, T);
+            if (st->stops && stop < T - 1)
+                st->stops[a->group[i] * T + stop]++;
             for (size_t t = 0; t < T; t++)
                 if (isfinite(y[t]))
                     accumulate(st, a->group[i] * T + t, y[t]);

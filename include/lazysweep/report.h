@@ -68,7 +68,8 @@ void report_value_text(const struct ls_raxis *ax, uint32_t k, int digits, char *
 /* Restrict to points passing every filter: "AXIS=V[,V...]" (any of the values), "AXIS!=V[,V...]"
  * (none of them), "AXIS<V", "<=", ">", ">=" (numeric axes), and "status=done[,diverged...]" (or
  * !=). Numeric values match = within a relative 1e-6, so a value printed with %.6g selects its
- * point. Two filters on one axis must both hold. keep[N] gets 1 for the points kept. LS_EINVAL
+ * point. `=` filters of one axis add up (any of their values); every other filter must hold
+ * as well. keep[N] gets 1 for the points kept. LS_EINVAL
  * with a message in err for a bad filter or one that no value passes. */
 int report_filter(const struct ls_results *r, const char *const *where, size_t n_where,
                   uint8_t *keep, char *err, size_t len);
@@ -117,10 +118,13 @@ int report_export_traj(const struct ls_results *r, FILE *out);
 
 /* Per-step statistics of trajectory `traj` over the done points of each group of `a`:
  * mean/lo/hi/sd/count are [n_groups][T] (caller-allocated). A point that stopped early keeps its
- * final value (the trajectory's last column) at the later steps, since its training ended there. */
+ * final value (the trajectory's last column) at the later steps, since its training ended there;
+ * stops (optional, NULL: not counted) says how many of a group's points begin carrying their
+ * final value at each column, so a figure can mark where a flat stretch is a stop. */
 struct ls_traj_stats {
     double *mean, *min, *max, *std;
     uint64_t *count;
+    uint64_t *stops;
 };
 int report_traj_stats(const struct ls_results *r, const struct ls_agg *a, size_t traj,
                       struct ls_traj_stats *st);

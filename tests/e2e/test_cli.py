@@ -151,3 +151,69 @@ def test_where_lists_and_ranges(quick, tmp_path, filters, keep):
 def test_where_refuses_what_selects_nothing(quick, bad, why):
     r = lazysweep("report", quick, "--where", bad)
     assert r.returncode == 2 and why in r.stderr, r.stderr
+
+
+def script_of(tmp_path, quick, *args):
+    """Draw a figure with --keep-script and return the gnuplot script's text."""
+    r = lazysweep("report", quick, "--quiet", "--keep-script", *args)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_log_axes_span_the_data(quick, tmp_path):
+    """A log axis covers what is drawn (plus a 3 % margin), not whole decades around it."""
+    import h5py
+    import numpy as np
+    script_of(tmp_path, quick, "--metric", "population_error", "--plot", tmp_path / "a.png",
+              "--x", "init_scale", "--logx", "--logy")
+    gp = (tmp_path / "a.gp").read_text()
+    xr = [l for l in gp.splitlines() if l.startswith("set xrange")]
+    assert len(xr) == 1, gp
+    lo, hi = (float(v) for v in xr[0].split("[")[1].rstrip("]").split(":"))
+    with h5py.File(quick, "r") as f:
+        a = f["grid/init_scale"][()]
+    span = np.log(a.max() / a.min())
+    assert np.isclose(np.log(a.min() / lo), 0.03 * span) and np.isclose(np.log(hi / a.max()), 0.03 * span)
+
+
+def test_several_metrics_one_file_each_and_no_silent_choice(quick, tmp_path):
+    r = script_of(tmp_path, quick, "--metric", "l1_norm,l2_norm", "--plot", tmp_path / "b.png",
+                  "--x", "init_scale")
+    for m in ("l1_norm", "l2_norm"):
+        gp = (tmp_path / f"b_{m}.gp").read_text()
+        assert f"{m} vs init_scale" in gp and (tmp_path / f"b_{m}.png").stat().st_size > 0
+        assert f"b_{m}.png" in r.stderr
+    assert not (tmp_path / "b.png").exists()
+
+
+def test_group_trajectories_mark_where_runs_stopped(quick, tmp_path):
+    """Quickstart runs stop at stop_loss at different steps: the group lines get × marks (column
+    5 of their data) and a legend entry saying the flat part is a carried final value."""
+    script_of(tmp_path, quick, "--trajectories", tmp_path / "t.png", "--where", "depth=3",
+              "--logx", "--logy")
+    gp = (tmp_path / "t.gp").read_text()
+    assert "using 1:5 with points" in gp and "final value is carried on" in gp
+
+
+def test_all_diverged_line_says_so(tmp_path):
+    from conftest import write_job
+    job = write_job(tmp_path, (JOBS / "quickstart.yaml").read_text()
+                    .replace("lr: 0.002", "lr: 5.0").replace("max_steps: 30000", "max_steps: 200"))
+    out = tmp_path / "d.h5"
+    assert run(job, out).returncode == 0
+    script_of(tmp_path, out, "--metric", "l2_norm", "--plot", tmp_path / "d.png", "--x",
+              "init_scale", "--where", "init_scale=1")
+    gp = (tmp_path / "d.gp").read_text()
+    assert "(all 4 diverged)" in gp, gp
+
+
+def test_plot_without_metric_choice_is_refused_with_the_list(tmp_path):
+    from conftest import write_job
+    text = (JOBS / "quickstart.yaml").read_text().replace(
+        "metrics: [train_loss, population_error, l1_norm, l2_norm, steps]",
+        "metrics: [train_loss, l1_norm]")
+    out = tmp_path / "m.h5"
+    assert run(write_job(tmp_path, text), out).returncode == 0
+    r = lazysweep("report", out, "--quiet", "--plot", tmp_path / "m.png", "--x", "init_scale")
+    assert r.returncode == 2 and "choose with --metric" in r.stderr and "l1_norm" in r.stderr
+    assert not (tmp_path / "m.png").exists()
