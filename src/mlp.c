@@ -854,7 +854,8 @@ static size_t mlp_vector_len(const struct ls_job *job, const char *name)
     struct shape s = job_shape(job);
     if (strcmp(name, "params_init") == 0 || strcmp(name, "params_final") == 0)
         return (size_t)fmin(params_of(&s), (double)SIZE_MAX / 2);
-    return mlp_spline_vector_name(name) ? mlp_spline_grid_len(job) : 0;
+    /* at least 1, so a bad spline grid reaches mlp_check and its message */
+    return mlp_spline_vector_name(name) ? maxz(mlp_spline_grid_len(job), 1) : 0;
 }
 
 /* params_* are copied by train.c; function and reference are the spline module's. */
