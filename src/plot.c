@@ -196,6 +196,8 @@ struct line {
     int has_line, has_band;
 };
 
+const char *plot_colour(size_t i) { return colours[i % N_COLOURS]; }
+
 static void line_style(FILE *f, size_t i)
 {
     fprintf(f, "lc rgb \"%s\" dt %zu", colours[i % N_COLOURS], 1 + i / N_COLOURS);
@@ -401,6 +403,10 @@ int plot_lines(const struct ls_results *r, const struct ls_agg *a, const struct 
         line++;
     }
     plot_command(f, n_lines, l, o, "linespoints lw 2 pt 7 ps 1.1");
+    if (o->extra) { /* drawn after the lines, on the same axes: ", …" items then a newline */
+        fseek(f, -1, SEEK_CUR);
+        fprintf(f, "%s\n", o->extra);
+    }
     rc = finish(f, &buf, &len, o);
 cleanup:
     free(l);

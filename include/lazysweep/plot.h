@@ -24,7 +24,12 @@ struct ls_plot_opts {
     int logx, logy;     /* logarithmic x / y axis */
     int logz;           /* logarithmic colour scale of a heatmap */
     enum ls_band band;  /* band around each line */
+    const char *extra;  /* further plot items appended to plot_lines' plot command (fits), or
+                           NULL */
 };
+
+/* The colour of line i of a figure (as "#rrggbb"). */
+const char *plot_colour(size_t i);
 
 /* 1 if the output's extension is one gnuplot is asked to write (.png, .svg). */
 int plot_format_ok(const char *out);
