@@ -8,6 +8,7 @@
 #include "lazysweep/cmd.h"
 #include "lazysweep/error.h"
 #include "lazysweep/plot.h"
+#include "lazysweep/plot_functions.h"
 #include "lazysweep/report.h"
 #include "lazysweep/report_fit.h"
 #include "lazysweep/sweep.h"
@@ -22,6 +23,7 @@ static const char report_help[] =
     "                        [--trajectories FILE [--point I]...] [--logx] [--logy] [--logz]\n"
     "                        [--band minmax|std|none] [--keep-script]\n"
     "                        [--fit powerlaw --x AXIS [--fit-from X]]\n"
+    "                        [--functions FILE --point I[,J]...]\n"
     "\n"
     "Summarize a results file: per group of points, count, mean, std (n - 1), min, median and\n"
     "max of each metric over the points that finished `done` with a finite value. Points that\n"
@@ -52,6 +54,9 @@ static const char report_help[] =
     "                      squares of log mean on log x): prints k +- its standard error, A and\n"
     "                      the range fitted, and draws the fits on --plot\n"
     "  --fit-from X        fit only the groups with x >= X\n"
+    "  --functions FILE    the functions of the points given with --point (1-D jobs that\n"
+    "                      store function and reference): f solid, its reference g dashed,\n"
+    "                      and the training data\n"
     "\n"
     "Exit codes: 0 done, 1 a figure or file could not be written, 2 bad usage or unreadable\n"
     "file.\n";
@@ -66,7 +71,7 @@ static const char export_help[] =
     "are pending. Numbers keep full precision; missing ones are empty cells.\n";
 
 struct report_args {
-    const char *file, *csv, *plot, *heatmap, *traj, *over, *x, *y, *fit, *fit_from;
+    const char *file, *csv, *plot, *heatmap, *traj, *over, *x, *y, *fit, *fit_from, *functions;
     const char *metrics[LS_MAX_METRICS], *by[LS_MAX_AXES], *where[MAX_WHERE];
     size_t n_metrics, n_by, n_where, n_points;
     uint64_t points[MAX_POINTS];
@@ -122,9 +127,10 @@ static int parse_valued(int argc, char **argv, int *i, struct report_args *a)
 {
     const char *o = argv[*i];
     static const char *const names[] = {"--csv", "--plot", "--heatmap", "--trajectories",
-                                        "--over", "--x", "--y", "--fit", "--fit-from"};
-    const char **dest[] = {&a->csv, &a->plot, &a->heatmap, &a->traj, &a->over,
-                           &a->x, &a->y, &a->fit, &a->fit_from};
+                                        "--over", "--x", "--y", "--fit", "--fit-from",
+                                        "--functions"};
+    const char **dest[] = {&a->csv, &a->plot, &a->heatmap, &a->traj, &a->over,  &a->x,
+                           &a->y,   &a->fit,  &a->fit_from, &a->functions};
     int takes = 0;
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
         takes |= !strcmp(o, names[k]);
@@ -192,8 +198,10 @@ static int parse_report(int argc, char **argv, struct report_args *a)
     }
     if (!a->file)
         return usage_error("report needs a results file", report_help);
-    const char *figs[] = {a->plot, a->heatmap, a->traj};
-    for (size_t k = 0; k < 3; k++)
+    const char *figs[] = {a->plot, a->heatmap, a->traj, a->functions};
+    if (a->functions && a->n_points == 0)
+        return usage_error("--functions needs --point I[,J...]", report_help);
+    for (size_t k = 0; k < 4; k++)
         if (figs[k] && !plot_format_ok(figs[k]))
             return usage_error("a figure's file name must end in .png or .svg", report_help);
     if (a->fit && strcmp(a->fit, "powerlaw") != 0)
@@ -363,6 +371,24 @@ static int fit(const struct ls_results *r, struct report_args *a, const struct l
     return rc == LS_OK ? -1 : draw_done(rc, "the fit");
 }
 
+/* --functions: the stored functions of the --point points. */
+static int functions(const struct ls_results *r, struct report_args *a)
+{
+    char gp[4200];
+    struct ls_plot_opts po = a->po;
+    po.out = a->functions;
+    script_path(a->functions, gp, sizeof gp);
+    po.script = a->keep_script ? gp : NULL;
+    int rc = plot_functions(a->file, r, a->points, a->n_points, &po);
+    if (rc == LS_ERANGE)
+        return usage_error("--functions: a --point is past the file's end or not done",
+                           report_help);
+    if (rc == LS_EINVAL)
+        return usage_error("--functions needs a 1-D job (points1d) with a spline grid",
+                           report_help);
+    return rc == LS_ENOTFOUND ? LS_EXIT_USAGE : draw_done(rc, a->functions);
+}
+
 static int figures(const struct ls_results *r, struct report_args *a, const struct ls_agg_spec *t)
 {
     char extra[LS_PLOT_MAX_LINES * 256];
@@ -393,6 +419,8 @@ static int figures(const struct ls_results *r, struct report_args *a, const stru
         if ((code = draw(r, a, &sp, 'h', a->heatmap, 0)) >= 0)
             return code;
     }
+    if (a->functions && (code = functions(r, a)) >= 0)
+        return code;
     if (a->traj) {
         for (size_t p = 0; p < a->n_points; p++)
             if (a->points[p] >= r->n)

@@ -256,6 +256,14 @@ static int finish(FILE *f, char **buf, size_t *len, const struct ls_plot_opts *o
     return rc;
 }
 
+void plot_preamble(FILE *f, const struct ls_plot_opts *o) { preamble(f, o); }
+
+int plot_draw_script(const char *text, size_t len, const struct ls_plot_opts *o)
+{
+    int rc = o->script ? write_file(o->script, text, len) : LS_OK;
+    return rc == LS_OK ? run_gnuplot(text, len, o) : rc;
+}
+
 /* ---- a metric against an axis -------------------------------------------------------------- */
 
 /* x coordinate of value k of an axis: the value, or its position for a string axis. */
