@@ -1,6 +1,7 @@
 """The spline limit of wide shallow ReLU networks (docs/spline.md): ζ, the references and the
 trained networks, each against something computed independently here with numpy/scipy."""
 import math
+import re
 import subprocess
 
 import h5py
@@ -10,7 +11,7 @@ from scipy import integrate, sparse
 from scipy.interpolate import CubicSpline
 from scipy.sparse.linalg import spsolve
 
-from conftest import ROOT, run, write_job
+from conftest import JOBS, ROOT, lazysweep, run, write_job
 
 DUMP = ROOT / "build" / "tools" / "spline_dump"
 S3 = math.sqrt(3.0)
@@ -266,3 +267,42 @@ def test_stop_change_stops_at_the_first_small_change(tmp_path):
     change = np.abs(np.diff(L[: s + 1]))
     assert 0 < s < 3000
     assert change[-1] < 3e-6 and np.all(change[:-1] >= 3e-6), (s, change[-3:])
+
+
+def test_small_width_job_rate_fit_and_function_figure(tmp_path):
+    """jobs/spline_width_small.yaml on 1 coordinator + 1 worker: the distance falls with the
+    width at a rate near n^(−1/2), report --fit prints numpy's least-squares fit of the means,
+    and report --functions draws the stored functions."""
+    out = tmp_path / "small.h5"
+    r = run(JOBS / "spline_width_small.yaml", out, ranks=2, timeout=600)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out, "r") as f:
+        width = f["grid/width"][()]
+        dist = f["metrics/spline_distance"][()]
+        assert np.all(f["status"][()] == 1)
+        fun, ref = f["vectors/function"][()], f["vectors/reference"][()]
+    widths = np.unique(width)
+    means = np.array([dist[width == w].mean() for w in widths])
+    print("mean spline_distance per width:", dict(zip(widths.tolist(), means.round(5))))
+    keep = widths >= 80
+    k, logA = np.polyfit(np.log(widths[keep]), np.log(means[keep]), 1)
+    rep = lazysweep("report", out, "--metric", "spline_distance", "--by", "width", "--quiet",
+                    "--fit", "powerlaw", "--x", "width", "--fit-from", "80",
+                    "--plot", tmp_path / "fit.png", "--logx", "--logy")
+    assert rep.returncode == 0, rep.stderr
+    m = re.search(r"k = (\S+) \+- (\S+), A = (\S+) .* in \[80, 5120\], 4 groups", rep.stdout)
+    assert m, rep.stdout
+    assert float(m.group(1)) == pytest.approx(k, abs=1e-4)
+    assert float(m.group(3)) == pytest.approx(math.exp(logA), rel=1e-3)
+    assert -0.8 < k < -0.3, (k, means)
+    assert (tmp_path / "fit.png").stat().st_size > 0
+    fig = tmp_path / "functions.png"
+    rep = lazysweep("report", out, "--quiet", "--functions", fig, "--point", "0,9",
+                    "--keep-script")
+    assert rep.returncode == 0, rep.stderr
+    assert fig.stat().st_size > 0
+    script = (tmp_path / "functions.gp").read_text()
+    block = script.split("$F1 << EOD\n")[1].split("EOD")[0].split("\n")[:400]
+    drawn = np.array([[float(v) for v in line.split()] for line in block])
+    assert np.array_equal(drawn[:, 0], GRID) or np.allclose(drawn[:, 0], GRID, atol=1e-12)
+    assert np.array_equal(drawn[:, 1], fun[9]) and np.array_equal(drawn[:, 2], ref[9])
