@@ -306,3 +306,29 @@ def test_small_width_job_rate_fit_and_function_figure(tmp_path):
     drawn = np.array([[float(v) for v in line.split()] for line in block])
     assert np.array_equal(drawn[:, 0], GRID) or np.allclose(drawn[:, 0], GRID, atol=1e-12)
     assert np.array_equal(drawn[:, 1], fun[9]) and np.array_equal(drawn[:, 2], ref[9])
+
+
+def test_without_antisymmetric_init_the_reference_adds_the_initial_network(tmp_path):
+    """One tower: f₀ ≠ 0, and g = f₀ + (the interpolant of y − f₀(xⱼ)) still passes through the
+    data, differs from the antisymmetric reference by f₀'s share, and the wide net lands on it."""
+    job = JOB.replace("  antisymmetric: true\n", "").replace(
+        "weight_scale: [0.5773502691896258, 0.0005773502691896258]",
+        "weight_scale: [0.5773502691896258, 0.003]").replace("width: [20, 2000]", "width: [2000]")
+    job = job.replace("store: [function, reference, params_final]",
+                      "store: [function, reference, params_init]")
+    out = tmp_path / "one.h5"
+    r = run(write_job(tmp_path, job), out)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out, "r") as f:
+        ref = f["vectors/reference"][0]
+        p0 = f["vectors/params_init"][0]
+        dist = f["metrics/spline_distance"][0]
+    n = 2000
+    w, b, a, c = p0[:n], p0[n:2 * n], p0[2 * n:3 * n], p0[3 * n]
+    f0 = np.maximum(np.outer(GRID, w) + b, 0) @ a + c
+    at_data = [0, 100, 200, 300]  # x = −2, −1, 0, 1 on the grid
+    assert np.max(np.abs(ref[at_data] - np.array(Y5[:4]))) < 1e-9
+    _, _, _, g_asi = reference("full", UNIFORM, X5, Y5, GRID)
+    assert np.max(np.abs(f0)) > 0.05  # f₀ matters ...
+    assert np.max(np.abs((ref - f0) - g_asi)) > 0.01  # ... and the reference accounts for it
+    assert dist < 0.03, dist
