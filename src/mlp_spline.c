@@ -234,9 +234,7 @@ int mlp_spline_eval(struct mlp_spline *s, struct ls_model *m, const char *name, 
     for (size_t i = 0; i < s->n; i++) {
         double e = s->f[i] - g[i];
         sq += e * e;
-        mx = fmax(mx, fabs(e));
-        if (e != e)
-            mx = e;
+        mx = fabs(e) > mx || isnan(e) ? fabs(e) : mx; /* a NaN stays (fmax would drop it) */
     }
     *out = strcmp(name, "spline_distance") == 0 ? sqrt(sq / (double)s->n) : mx;
     return LS_OK;

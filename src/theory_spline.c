@@ -98,8 +98,8 @@ static double support(enum spline_dist d, double s, size_t n)
 {
     if (d == SPLINE_UNIFORM)
         return sqrt(3.0) * s;
-    if (d == SPLINE_SPHERE)
-        return fmin(s * sqrt((double)n), TAIL * s * 3.0);
+    if (d == SPLINE_SPHERE) /* compact, with tails lighter than the Gaussian it tends to */
+        return fmin(s * sqrt((double)n), TAIL * s);
     return TAIL * s;
 }
 
