@@ -18,16 +18,16 @@
 #define GRID_MAX 1000000
 
 struct mlp_spline {
-    size_t n;            /* grid points */
-    double *grid;        /* [n] x of the grid */
-    double *f0_grid;     /* [n] the network at init on the grid */
-    double *ref;         /* [n] the reference g on the grid */
-    double *f;           /* [n] scratch: the current network on the grid */
-    size_t m;            /* data points */
-    double *x, *resid;   /* [m] data inputs and yⱼ − f₀(xⱼ) */
+    size_t n;          /* grid points */
+    double *grid;      /* [n] x of the grid */
+    double *f0_grid;   /* [n] the network at init on the grid */
+    double *ref;       /* [n] the reference g on the grid */
+    double *f;         /* [n] scratch: the current network on the grid */
+    size_t m;          /* data points */
+    double *x, *resid; /* [m] data inputs and yⱼ − f₀(xⱼ) */
     struct spline_init init;
-    int full;            /* spline.reference full (kernel form) or span */
-    int state;           /* 0 not solved yet, 1 solved, −1 failed (metrics NaN) */
+    int full;  /* spline.reference full (kernel form) or span */
+    int state; /* 0 not solved yet, 1 solved, −1 failed (metrics NaN) */
 };
 
 static const char *const metrics[] = {"spline_distance", "spline_distance_max", NULL};
@@ -41,8 +41,14 @@ static int listed(const char *name, const char *const *list)
     return 0;
 }
 
-int mlp_spline_metric(const char *name) { return listed(name, metrics); }
-int mlp_spline_vector_name(const char *name) { return listed(name, vectors); }
+int mlp_spline_metric(const char *name)
+{
+    return listed(name, metrics);
+}
+int mlp_spline_vector_name(const char *name)
+{
+    return listed(name, vectors);
+}
 
 int mlp_spline_wanted(const struct ls_job *job)
 {
@@ -88,10 +94,13 @@ int mlp_spline_init(const struct ls_job *job, struct spline_init *out)
     first_layer_stds(job, &sw, &sb);
     int uniform = strcmp(job->model.init, "uniform") == 0;
     int ortho = strcmp(job->model.init, "orthogonal") == 0;
-    *out = (struct spline_init){
-        .w = uniform ? SPLINE_UNIFORM : ortho ? SPLINE_SPHERE : SPLINE_GAUSSIAN,
-        .b = uniform ? SPLINE_UNIFORM : SPLINE_GAUSSIAN,
-        .sw = sw, .sb = sb, .n = (size_t)job->model.width};
+    *out = (struct spline_init){.w = uniform ? SPLINE_UNIFORM
+                                     : ortho ? SPLINE_SPHERE
+                                             : SPLINE_GAUSSIAN,
+                                .b = uniform ? SPLINE_UNIFORM : SPLINE_GAUSSIAN,
+                                .sw = sw,
+                                .sb = sb,
+                                .n = (size_t)job->model.width};
     return sw > 0 && sb > 0 && job->model.bias ? LS_OK : LS_EINVAL;
 }
 
@@ -101,8 +110,7 @@ static int check_network(const struct ls_job *job, const char **key, char *msg, 
 {
     if (strcmp(job->data.kind, "points1d") != 0) {
         *key = "data.kind";
-        snprintf(msg, len, "the spline metrics need 1-D data (points1d), not '%s'",
-                 job->data.kind);
+        snprintf(msg, len, "the spline metrics need 1-D data (points1d), not '%s'", job->data.kind);
     } else if (job->model.depth != 1) {
         *key = "model.depth";
         snprintf(msg, len, "the spline metrics need one hidden layer (depth 1), not %lld",
@@ -167,8 +175,14 @@ static int spline_alloc(size_t n, size_t m, struct mlp_spline **out)
         free(buf);
         return LS_ENOMEM;
     }
-    *s = (struct mlp_spline){.n = n, .grid = buf, .f0_grid = buf + n, .ref = buf + 2 * n,
-                             .f = buf + 3 * n, .m = m, .x = buf + 4 * n, .resid = buf + 4 * n + m};
+    *s = (struct mlp_spline){.n = n,
+                             .grid = buf,
+                             .f0_grid = buf + n,
+                             .ref = buf + 2 * n,
+                             .f = buf + 3 * n,
+                             .m = m,
+                             .x = buf + 4 * n,
+                             .resid = buf + 4 * n + m};
     *out = s;
     return LS_OK;
 }

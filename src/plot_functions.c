@@ -48,8 +48,8 @@ static void point_title(const struct ls_results *r, uint64_t p, char *buf, size_
         if (!r->axis[a].swept)
             continue;
         report_value_text(&r->axis[a], r->axis[a].idx[p], 6, v, sizeof v);
-        off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", off ? ", " : ": ",
-                                r->axis[a].name, v);
+        off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", off ? ", " : ": ", r->axis[a].name,
+                                v);
     }
 }
 
@@ -71,9 +71,8 @@ static void script_body(FILE *f, const struct ls_results *r, const struct ls_job
     for (size_t k = 0; k < n; k++) {
         char title[512];
         point_title(r, points[k], title, sizeof title);
-        fprintf(f, "%s $F%zu using 1:2 with lines lw 2 lc rgb \"%s\" title \"%s\", \\\n", k ? ","
-                                                                                          : "",
-                k, plot_colour(k), title);
+        fprintf(f, "%s $F%zu using 1:2 with lines lw 2 lc rgb \"%s\" title \"%s\", \\\n",
+                k ? "," : "", k, plot_colour(k), title);
         fprintf(f, "    $F%zu using 1:3 with lines lw 1.5 dt 2 lc rgb \"%s\" notitle", k,
                 plot_colour(k));
     }
@@ -88,8 +87,10 @@ static int read_vectors(const char *path, const char *name, const uint64_t *poin
     size_t R, C;
     snprintf(ds, sizeof ds, "/vectors/%s", name);
     if (store_probe_matrix(path, ds, &R, &C, msg, sizeof msg) != LS_OK || R != rows || C < len) {
-        fprintf(stderr, "lazysweep: %s stored no '%s' of the spline grid (store: [function, "
-                        "reference])\n", path, name);
+        fprintf(stderr,
+                "lazysweep: %s stored no '%s' of the spline grid (store: [function, "
+                "reference])\n",
+                path, name);
         return LS_ENOTFOUND;
     }
     double *all = malloc(R * C * sizeof *all);

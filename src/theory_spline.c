@@ -22,11 +22,11 @@
 
 #include "lazysweep/error.h"
 
-#define GL_N 16         /* Gauss–Legendre nodes per panel */
-#define ZETA_PANELS 48  /* panels of the ζ quadrature over w */
-#define GAP_PANELS 32   /* panels per gap for A, B, C (and twice as many for the error check) */
-#define EVAL_PANELS 8   /* panels per side of x when evaluating g inside a gap */
-#define TAIL 12.0       /* Gaussian tails are cut at 12 standard deviations (e^−72) */
+#define GL_N 16        /* Gauss–Legendre nodes per panel */
+#define ZETA_PANELS 48 /* panels of the ζ quadrature over w */
+#define GAP_PANELS 32  /* panels per gap for A, B, C (and twice as many for the error check) */
+#define EVAL_PANELS 8  /* panels per side of x when evaluating g inside a gap */
+#define TAIL 12.0      /* Gaussian tails are cut at 12 standard deviations (e^−72) */
 
 /* ---- Gauss–Legendre nodes on [−1, 1], computed once by Newton's method ---- */
 
@@ -177,8 +177,8 @@ static double gap_integrand(double t, const void *arg)
 }
 
 /* ∫ over [lo, hi] split at ζ's kinks, `panels` panels in all (at least one per piece). */
-static double split_integrate(integrand f, const void *arg, const struct spline_init *p,
-                              double lo, double hi, int panels)
+static double split_integrate(integrand f, const void *arg, const struct spline_init *p, double lo,
+                              double hi, int panels)
 {
     double kink[2], cut[4] = {lo};
     size_t nk = zeta_kinks(p, kink), nc = 1;
@@ -194,8 +194,7 @@ static double split_integrate(integrand f, const void *arg, const struct spline_
     return sum;
 }
 
-static void gap_moments(const struct spline_init *p, double x0, double h, int panels,
-                        double out[3])
+static void gap_moments(const struct spline_init *p, double x0, double h, int panels, double out[3])
 {
     for (int w = 0; w < 3; w++) {
         struct gap_arg a = {p, x0, h, w};
@@ -443,8 +442,8 @@ static void bias_moments(const struct spline_init *p, double c, double M[3])
         return;
     }
     const double pi = acos(-1.0);
-    double s = p->sb, t = c / s, q = 0.5 * erfc(t / sqrt(2.0)), phi = exp(-0.5 * t * t) /
-                                                                      sqrt(2.0 * pi);
+    double s = p->sb, t = c / s, q = 0.5 * erfc(t / sqrt(2.0)),
+           phi = exp(-0.5 * t * t) / sqrt(2.0 * pi);
     M[0] = q;
     M[1] = s * phi;
     M[2] = s * s * (q + t * phi);

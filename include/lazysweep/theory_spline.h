@@ -22,8 +22,8 @@
 enum spline_dist {
     SPLINE_UNIFORM,  /* U(−√3·s, √3·s) */
     SPLINE_GAUSSIAN, /* N(0, s²) */
-    SPLINE_SPHERE    /* s·√n·u₁, u uniform on the unit sphere of ℝⁿ (n >= 3): one entry of an
-                        orthogonal n × 1 layer; tends to N(0, s²) as n grows (weights only) */
+    SPLINE_SPHERE /* s·√n·u₁, u uniform on the unit sphere of ℝⁿ (n >= 3): one entry of an
+                     orthogonal n × 1 layer; tends to N(0, s²) as n grows (weights only) */
 };
 
 /* The first layer's (w, b), independent. */
@@ -42,14 +42,14 @@ int spline_zeta_flat(const struct spline_init *p, double lo, double hi);
 
 /* One solved interpolation problem. */
 struct spline_ref {
-    size_t m;              /* data points, >= 2, sorted by x, distinct */
-    double *x, *y;         /* [m] */
-    double *k;             /* [m] knot values of g″/ζ (k[0] = k[m−1] = 0) */
-    double *A, *B, *C;     /* [m−1] ∫φ₀²ζ, ∫φ₀φ₁ζ, ∫φ₁²ζ over each gap (φ the two hats) */
-    int full;              /* the full-line problem (spline_solve_full): k holds K⁻¹y */
-    int flat;              /* ζ constant on the span: closed-form natural cubic spline */
-    double zeta0;          /* that constant (flat only) */
-    double quad_error;     /* largest relative change of A, B, C from 32 to 64 panels per gap */
+    size_t m;      /* data points, >= 2, sorted by x, distinct */
+    double *x, *y; /* [m] */
+    double *k;     /* [m] knot values of g″/ζ (k[0] = k[m−1] = 0) */
+    double *A, *B, *C; /* [m−1] ∫φ₀²ζ, ∫φ₀φ₁ζ, ∫φ₁²ζ over each gap (φ the two hats) */
+    int full;          /* the full-line problem (spline_solve_full): k holds K⁻¹y */
+    int flat;          /* ζ constant on the span: closed-form natural cubic spline */
+    double zeta0;      /* that constant (flat only) */
+    double quad_error; /* largest relative change of A, B, C from 32 to 64 panels per gap */
     struct spline_init init;
 };
 

@@ -78,8 +78,7 @@ static int solve(int full, const struct spline_init *p, char **argv)
     if (x && y && at && g && m == my &&
         (full ? spline_solve_full(p, x, y, m, &r) : spline_solve(p, x, y, m, &r)) == LS_OK) {
         spline_eval(r, at, na, g);
-        printf("energy=%.17g quad_error=%.3g flat=%d\n", spline_energy(r), r->quad_error,
-               r->flat);
+        printf("energy=%.17g quad_error=%.3g flat=%d\n", spline_energy(r), r->quad_error, r->flat);
         for (size_t i = 0; i < na; i++)
             printf("%.17g\n", g[i]);
         rc = 0;
