@@ -68,6 +68,7 @@ static const char *const s_step[] = {"step", NULL};
 #define LIST_AXIS "lists are not swept"
 #define FILE_AXIS "file and dataset paths are not swept"
 static const char *const spacings[] = {"log", "linear", NULL};
+static const char *const spline_refs[] = {"full", "span", NULL};
 
 /* Sorted by path: the canonical text lists keys in this order. */
 const struct key_def cfgi_keys[] = {
@@ -155,6 +156,16 @@ const struct key_def cfgi_keys[] = {
      .no_axis = "it names the whole sweep"},
     {.path = "seed", .type = LS_T_INT, .off = OFF(seed), .imin = 0, .imax = INT64_MAX, .def = 0,
      .no_axis = "the master seed is fixed; the axis 'seed' sweeps the per-point seed"},
+    /* The spline metrics' grid (mlp on points1d; docs/spline.md). */
+    {.path = "spline.grid_max", .type = LS_T_REAL, .off = OFF(spline.grid_max), .rmin = -1e6,
+     .rmax = 1e6, .def = 2, .family = "mlp", KIND(k_points)},
+    {.path = "spline.grid_min", .type = LS_T_REAL, .off = OFF(spline.grid_min), .rmin = -1e6,
+     .rmax = 1e6, .def = -2, .family = "mlp", KIND(k_points)},
+    {.path = "spline.grid_step", .type = LS_T_REAL, .off = OFF(spline.grid_step), .rmin = 1e-6,
+     .rmax = 1e6, .def = 0.01, .family = "mlp", KIND(k_points)},
+    {.path = "spline.reference", .type = LS_T_STR, .off = OFF(spline.reference),
+     .allowed = spline_refs, .sdef = "full", .family = "mlp", KIND(k_points),
+     .no_axis = "every point of a sweep compares with the same reference"},
     {.path = "train.batch_size", .type = LS_T_INT, .off = OFF(train.batch_size), .imin = 0,
      .imax = 1000000000, .def = 0, OPTIMIZER(o_batched)},
     {.path = "train.beta1", .type = LS_T_REAL, .off = OFF(train.beta1), .rmin = 0, .rmax = 1,
@@ -189,6 +200,8 @@ const struct key_def cfgi_keys[] = {
      .rmax = 1, .rmax_open = 1, .def = 0.9, OPTIMIZER(o_momentum)},
     {.path = "train.optimizer", .type = LS_T_STR, .off = OFF(train.optimizer),
      .allowed = optimizers, .sdef = "gd", .no_axis = "a sweep has one optimizer"},
+    {.path = "train.stop_change", .type = LS_T_REAL, .off = OFF(train.stop_change), .rmin = 0,
+     .rmax = INFINITY, .def = 0},
     {.path = "train.stop_loss", .type = LS_T_REAL, .off = OFF(train.stop_loss), .rmin = 0,
      .rmax = INFINITY, .def = 0},
     /* Like train.lr: a number or {base, scale}; as an axis it sets the base. */

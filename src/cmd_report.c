@@ -1,5 +1,6 @@
 /* cmd_report.c — the `report` and `export` sub-commands: options, help texts, and calls into
  * report (aggregates, tables, CSV) and plot (gnuplot figures). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,9 @@
 #include "lazysweep/cmd.h"
 #include "lazysweep/error.h"
 #include "lazysweep/plot.h"
+#include "lazysweep/plot_functions.h"
 #include "lazysweep/report.h"
+#include "lazysweep/report_fit.h"
 #include "lazysweep/sweep.h"
 #include "lazysweep/usage.h"
 
@@ -20,6 +23,8 @@ static const char report_help[] =
     "                        [--plot FILE --x AXIS] [--heatmap FILE --x AXIS --y AXIS]\n"
     "                        [--trajectories FILE [--point I]...] [--logx] [--logy] [--logz]\n"
     "                        [--band minmax|std|none] [--keep-script]\n"
+    "                        [--fit powerlaw --x AXIS [--fit-from X]]\n"
+    "                        [--functions FILE --point I[,J]...]\n"
     "\n"
     "Summarize a results file: per group of points, count, mean, std (n - 1), min, median and\n"
     "max of each metric over the points that finished `done` with a finite value. Points that\n"
@@ -50,6 +55,13 @@ static const char report_help[] =
     "  --logx, --logy      logarithmic axes\n"
     "  --keep-script       also write each figure's gnuplot script (FILE with .gp), to redraw or\n"
     "                      restyle it with `gnuplot FILE.gp`\n"
+    "  --fit powerlaw      fit mean = A*x^k to each line of the metric against --x AXIS (least\n"
+    "                      squares of log mean on log x): prints k +- its standard error, A and\n"
+    "                      the range fitted, and draws the fits on --plot\n"
+    "  --fit-from X        fit only the groups with x >= X\n"
+    "  --functions FILE    the functions of the points given with --point (1-D jobs that\n"
+    "                      store function and reference): f solid, its reference g dashed,\n"
+    "                      and the training data\n"
     "\n"
     "Exit codes: 0 done, 1 a figure or file could not be written, 2 bad usage or unreadable\n"
     "file.\n";
@@ -64,7 +76,7 @@ static const char export_help[] =
     "are pending. Numbers keep full precision; missing ones are empty cells.\n";
 
 struct report_args {
-    const char *file, *csv, *plot, *heatmap, *traj, *over, *x, *y;
+    const char *file, *csv, *plot, *heatmap, *traj, *over, *x, *y, *fit, *fit_from, *functions;
     const char *metrics[LS_MAX_METRICS], *by[LS_MAX_AXES], *where[MAX_WHERE];
     size_t n_metrics, n_by, n_where, n_points;
     uint64_t points[MAX_POINTS];
@@ -118,9 +130,11 @@ static int parse_points(char *s, struct report_args *a)
 static int parse_valued(int argc, char **argv, int *i, struct report_args *a)
 {
     const char *o = argv[*i];
-    static const char *const names[] = {"--csv",  "--plot", "--heatmap", "--trajectories",
-                                        "--over", "--x",    "--y"};
-    const char **dest[] = {&a->csv, &a->plot, &a->heatmap, &a->traj, &a->over, &a->x, &a->y};
+    static const char *const names[] = {"--csv", "--plot", "--heatmap", "--trajectories",
+                                        "--over", "--x", "--y", "--fit", "--fit-from",
+                                        "--functions"};
+    const char **dest[] = {&a->csv, &a->plot, &a->heatmap, &a->traj, &a->over,  &a->x,
+                           &a->y,   &a->fit,  &a->fit_from, &a->functions};
     int takes = 0;
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
         takes |= !strcmp(o, names[k]);
@@ -161,7 +175,7 @@ static int parse_valued(int argc, char **argv, int *i, struct report_args *a)
 /* Parse `report` options; returns -1 to go on, else an exit code. */
 static int parse_report(int argc, char **argv, struct report_args *a)
 {
-    char what[256];
+    char what[256], *end = NULL;
     a->over = "seed";
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
@@ -189,12 +203,20 @@ static int parse_report(int argc, char **argv, struct report_args *a)
     }
     if (!a->file)
         return usage_error("report needs a results file", report_help);
-    const char *figs[] = {a->plot, a->heatmap, a->traj};
-    for (size_t k = 0; k < 3; k++)
+    const char *figs[] = {a->plot, a->heatmap, a->traj, a->functions};
+    if (a->functions && a->n_points == 0)
+        return usage_error("--functions needs --point I[,J...]", report_help);
+    for (size_t k = 0; k < 4; k++)
         if (figs[k] && !plot_format_ok(figs[k]))
             return usage_error("a figure's file name must end in .png or .svg", report_help);
-    if ((a->plot && !a->x) || (a->heatmap && (!a->x || !a->y)))
-        return usage_error("--plot needs --x AXIS; --heatmap needs --x AXIS and --y AXIS",
+    if (a->fit && strcmp(a->fit, "powerlaw") != 0)
+        return usage_error("--fit takes powerlaw", report_help);
+    if (a->fit_from && !a->fit)
+        return usage_error("--fit-from needs --fit", report_help);
+    if (a->fit_from && (strtod(a->fit_from, &end), end == a->fit_from || *end != '\0'))
+        return usage_error("--fit-from takes a number", report_help);
+    if ((a->plot && !a->x) || (a->fit && !a->x) || (a->heatmap && (!a->x || !a->y)))
+        return usage_error("--plot and --fit need --x AXIS; --heatmap needs --x AXIS and --y AXIS",
                            report_help);
     return -1;
 }
@@ -373,20 +395,67 @@ static int draw(const struct ls_results *r, struct report_args *a, const struct 
     return draw_done(rc, fig);
 }
 
-/* --plot and --heatmap of metric m, into their files (suffixed when there are n metrics). */
+/* --fit: the power law of each line of the metric against x (the groups of `sp`), printed, and
+ * kept in extra for --plot to draw. */
+static int fit(const struct ls_results *r, struct report_args *a, const struct ls_agg_spec *sp,
+               char *extra, size_t len)
+{
+    struct ls_agg agg;
+    struct ls_fit fits[LS_PLOT_MAX_LINES];
+    size_t n = 0;
+    double from = a->fit_from ? strtod(a->fit_from, NULL) : -HUGE_VAL;
+    int rc = report_aggregate(r, sp, &agg);
+    if (rc == LS_OK)
+        rc = report_fit_powerlaw(r, &agg, from, fits, LS_PLOT_MAX_LINES, &n);
+    if (rc == LS_OK) {
+        report_fit_print(r, &agg, fits, n, stdout);
+        report_fit_gnuplot(fits, n, extra, len);
+        a->po.extra = extra;
+    }
+    report_agg_free(&agg);
+    if (rc == LS_EINVAL)
+        return usage_error("--fit needs a numeric --x axis", report_help);
+    return rc == LS_OK ? -1 : draw_done(rc, "the fit");
+}
+
+/* --functions: the stored functions of the --point points. */
+static int functions(const struct ls_results *r, struct report_args *a)
+{
+    char gp[4200];
+    struct ls_plot_opts po = a->po;
+    po.out = a->functions;
+    script_path(a->functions, gp, sizeof gp);
+    po.script = a->keep_script ? gp : NULL;
+    int rc = plot_functions(a->file, r, a->points, a->n_points, &po);
+    if (rc == LS_ERANGE)
+        return usage_error("--functions: a --point is past the file's end or not done",
+                           report_help);
+    if (rc == LS_EINVAL)
+        return usage_error("--functions needs a 1-D job (points1d) with a spline grid",
+                           report_help);
+    return rc == LS_ENOTFOUND ? LS_EXIT_USAGE : draw_done(rc, a->functions);
+}
+
+/* --plot (and --fit) and --heatmap of metric m, into their files (suffixed when there are n
+ * metrics). */
 static int metric_figures(const struct ls_results *r, struct report_args *a,
                           const struct ls_agg_spec *t, size_t m, size_t n, size_t x, size_t y)
 {
+    char extra[LS_PLOT_MAX_LINES * 256];
     struct ls_agg_spec sp = *t;
     char fig[4200];
     int code = -1;
     sp.n_metrics = 1;
     sp.metric[0] = m;
-    if (a->plot) {
+    if (a->plot || a->fit) {
         regroup(&sp, x, x, (int)x);
-        figure_path(a->plot, r->metric[m], n, fig, sizeof fig);
-        if ((code = draw(r, a, &sp, 'p', fig, 0)) >= 0)
+        if (a->fit && (code = fit(r, a, &sp, extra, sizeof extra)) >= 0)
             return code;
+        if (a->plot)
+            figure_path(a->plot, r->metric[m], n, fig, sizeof fig);
+        if (a->plot && (code = draw(r, a, &sp, 'p', fig, 0)) >= 0)
+            return code;
+        a->po.extra = NULL; /* the fit belongs to this metric's figure only */
     }
     if (a->heatmap) {
         sp.n_by = 2;
@@ -404,7 +473,7 @@ static int figures(const struct ls_results *r, struct report_args *a, const stru
     size_t m[LS_MAX_METRICS], n = 0, x = 0, y = 0;
     char fig[4200];
     int code = -1;
-    if ((a->plot || a->heatmap) && (code = figure_metrics(r, a, m, &n)) >= 0)
+    if ((a->plot || a->heatmap || a->fit) && (code = figure_metrics(r, a, m, &n)) >= 0)
         return code;
     if (a->x && (code = axis_index(r, a->x, &x)) >= 0)
         return code;
@@ -415,6 +484,8 @@ static int figures(const struct ls_results *r, struct report_args *a, const stru
     for (size_t k = 0; k < n; k++)
         if ((code = metric_figures(r, a, t, m[k], n, x, y)) >= 0)
             return code;
+    if (a->functions && (code = functions(r, a)) >= 0)
+        return code;
     if (a->traj) {
         for (size_t p = 0; p < a->n_points; p++)
             if (a->points[p] >= r->n)

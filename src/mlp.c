@@ -20,6 +20,7 @@
 
 #include "lazysweep/error.h"
 #include "lazysweep/loss.h"
+#include "lazysweep/mlp_spline.h"
 #include "lazysweep/rng.h"
 
 #define ACT_BUDGET (1u << 22) /* doubles of activations one chunk may use (32 MiB) ... */
@@ -61,6 +62,7 @@ struct mlp {
     const double *test_X;   /* the test set test_out belongs to (NULL: cache empty) */
     const double *fwd_X;    /* rows whose whole forward pass acts and logits hold, for */
     size_t fwd_n;           /* ... mlp_descend (NULL: none; any other pass clears it) */
+    struct mlp_spline *spline; /* the spline reference (1-D jobs that ask for it), or NULL */
 };
 
 static size_t fan_in(const struct mlp *p, size_t l) { return l == 0 ? p->d : p->width; }
@@ -392,6 +394,8 @@ static int mlp_eval(struct ls_model *m, const struct ls_data *d, const char *nam
 {
     struct mlp *p = m->impl;
     int test = strncmp(name, "test_", 5) == 0;
+    if (mlp_spline_metric(name))
+        return mlp_spline_eval(p->spline, m, name, out);
     if (!test && strncmp(name, "train_", 6) != 0)
         return LS_ENOTFOUND;
     size_t n = test ? d->n_test : d->n;
@@ -629,6 +633,7 @@ static void mlp_destroy(struct ls_model **mp)
         free(p->dlogits);
         free(p->test_out);
         free(p->test_params);
+        mlp_spline_destroy(&p->spline);
         free(p);
     }
     model_release(mp);
@@ -752,6 +757,8 @@ static int mlp_create(const struct ls_job *job, const struct ls_data *data,
         memcpy(p->w0, m->params, np * sizeof *m->params);
         carve(p, p->w0, p->W0, p->b0, 1);
     }
+    if (mlp_spline_wanted(job))
+        LS_CALL(mlp_spline_create(job, m, data, &p->spline));
     *out = m;
     m = NULL;
 cleanup:
@@ -804,7 +811,7 @@ static int mlp_check(const struct ls_job *job, const char **key, char *msg, size
                                 len)) == LS_OK) {
         rc = check_list(&job->model.bias_scale, job, "model.bias_scale", key, msg, len);
     }
-    return rc;
+    return rc == LS_OK ? mlp_spline_check(job, key, msg, len) : rc;
 }
 
 /* Rows of one training step: a mini-batch, or the whole training set. */
@@ -838,7 +845,8 @@ static size_t mlp_memory(const struct ls_job *job)
     return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
-static const char *const mlp_vectors[] = {"params_init", "params_final", NULL};
+static const char *const mlp_vectors[] = {"params_init", "params_final", "function",
+                                          "reference", NULL};
 
 /* params_*: the whole arena (n_params), as train.c copies it. */
 static size_t mlp_vector_len(const struct ls_job *job, const char *name)
@@ -846,21 +854,21 @@ static size_t mlp_vector_len(const struct ls_job *job, const char *name)
     struct shape s = job_shape(job);
     if (strcmp(name, "params_init") == 0 || strcmp(name, "params_final") == 0)
         return (size_t)fmin(params_of(&s), (double)SIZE_MAX / 2);
-    return 0;
+    /* at least 1, so a bad spline grid reaches mlp_check and its message */
+    return mlp_spline_vector_name(name) ? maxz(mlp_spline_grid_len(job), 1) : 0;
 }
 
+/* params_* are copied by train.c; function and reference are the spline module's. */
 static int mlp_vector(struct ls_model *m, const struct ls_data *d, const char *name, double *out)
 {
-    (void)m;
     (void)d;
-    (void)name;
-    (void)out;
-    return LS_ENOTFOUND; /* params_* are copied by train.c */
+    return mlp_spline_vector(((struct mlp *)m->impl)->spline, m, name, out);
 }
 
 static const char *const mlp_metrics[] = {"train_loss",     "test_loss",   "train_accuracy",
                                           "test_accuracy",  "test_precision", "test_recall",
-                                          "test_f1",        "steps",       NULL};
+                                          "test_f1",        "steps",       "spline_distance",
+                                          "spline_distance_max", NULL};
 static const char *const mlp_default_metrics[] = {"train_loss", "steps", NULL};
 
 const struct ls_model_ops mlp_ops = {

@@ -48,6 +48,12 @@ int optim_check(const struct ls_job *job, const char **key, char *msg, size_t le
                  "halve_on_rise compares full-batch losses: it needs full batches "
                  "(train.batch_size 0 or >= data.n_train, not %lld)",
                  (long long)t->batch_size);
+    } else if (t->stop_change > 0 && optim_minibatch(job)) {
+        *key = "train.stop_change";
+        snprintf(msg, len,
+                 "stop_change compares the full-batch losses of consecutive steps: it needs "
+                 "full batches (train.batch_size 0 or >= data.n_train, not %lld)",
+                 (long long)t->batch_size);
     } else if (strcmp(t->lr_schedule, "step") == 0 && t->lr_decay_at.n == 0) {
         *key = "train.lr_decay.at";
         snprintf(msg, len, "lr_schedule step needs train.lr_decay.at, a list of steps");

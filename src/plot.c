@@ -262,6 +262,8 @@ static void log_ranges(FILE *f, const struct line *l, size_t n, const struct ls_
         log_range(f, "y", all.y0, all.y1);
 }
 
+const char *plot_colour(size_t i) { return colours[i % N_COLOURS]; }
+
 static void line_style(FILE *f, size_t i)
 {
     fprintf(f, "lc rgb \"%s\" dt %zu", colours[i % N_COLOURS], 1 + i / N_COLOURS);
@@ -318,6 +320,14 @@ static int finish(FILE *f, char **buf, size_t *len, const struct ls_plot_opts *o
     free(*buf);
     *buf = NULL;
     return rc;
+}
+
+void plot_preamble(FILE *f, const struct ls_plot_opts *o) { preamble(f, o); }
+
+int plot_draw_script(const char *text, size_t len, const struct ls_plot_opts *o)
+{
+    int rc = o->script ? write_file(o->script, text, len) : LS_OK;
+    return rc == LS_OK ? run_gnuplot(text, len, o) : rc;
 }
 
 /* ---- a metric against an axis -------------------------------------------------------------- */
@@ -497,6 +507,10 @@ int plot_lines(const struct ls_results *r, const struct ls_agg *a, const struct 
         line++;
     }
     plot_command(f, n_lines, l, o, "linespoints lw 2 pt 7 ps 1.1");
+    if (o->extra) { /* drawn after the lines, on the same axes: ", …" items then a newline */
+        fseek(f, -1, SEEK_CUR);
+        fprintf(f, "%s\n", o->extra);
+    }
     rc = finish(f, &buf, &len, o);
 cleanup:
     free(l);

@@ -1037,6 +1037,29 @@ cleanup:
     return rc;
 }
 
+int store_read_job_text(const char *path, char **text)
+{
+    int rc = LS_OK;
+    hid_t file = H5I_INVALID_HID, dset = H5I_INVALID_HID, type = H5I_INVALID_HID;
+    *text = NULL;
+    LS_CALL(open_reader(path, &file));
+    H5_CHECK(dset = H5Dopen2(file, "job", H5P_DEFAULT), LS_ECORRUPT);
+    H5_CHECK(type = H5Dget_type(dset), LS_ECORRUPT);
+    size_t n = H5Tget_size(type);
+    *text = calloc(n + 1, 1);
+    LS_CHECK_ALLOC(*text);
+    H5_CALL(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *text));
+cleanup:
+    if (rc != LS_OK) {
+        free(*text);
+        *text = NULL;
+    }
+    h5_close(&type);
+    h5_close(&dset);
+    h5_close(&file);
+    return rc;
+}
+
 /* Read rows [start, start + count) of a 1-D dataset as memory type `type`. */
 static int read_block(hid_t dset, hid_t type, hsize_t start, hsize_t count, void *buf)
 {

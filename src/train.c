@@ -178,6 +178,8 @@ struct loop {
     int64_t epoch_steps;       /* ⌈n/b⌉: steps per epoch under mini-batches */
     double L, L0, L_prev;      /* full training loss now, at step 0, before the last update */
     int fresh;                 /* L is the full loss of the current parameters */
+    double change;             /* |ΔL| over the last update (full batch; NaN at step 0 and
+                                  after an update halve_on_rise undid), for stop_change */
     int descend;               /* updates by the family's descend op (no stored gradient) */
 };
 
@@ -200,7 +202,7 @@ static int loop_create(struct loop *lp, const struct ls_job *job, struct ls_mode
     lp->d = d;
     lp->lr0 = cfg_scaled(job, &job->train.lr);
     lp->halving = 1.0;
-    lp->L = lp->L0 = lp->L_prev = NAN;
+    lp->L = lp->L0 = lp->L_prev = lp->change = NAN;
     LS_CALL(optim_create(job, m->n_params, &lp->opt));
     if (strcmp(job->train.lr_schedule, "halve_on_rise") == 0)
         LS_CALL(snapshot_create(lp->opt, &lp->snap));
@@ -236,12 +238,16 @@ static int loop_measure(struct loop *lp, int64_t s, int logged)
 {
     const struct ls_train_cfg *t = &lp->job->train;
     lp->fresh = 0;
+    lp->change = NAN;
     if (lp->bt == NULL) {
+        double before = lp->L;
         lp->L = lp->m->ops->loss(lp->m, lp->d, !lp->descend);
         if (lp->snap && s > 0 && !(lp->L <= lp->L_prev)) {
             snapshot_restore(lp->snap, lp->opt, lp->m->params, lp->m->grad);
             lp->L = lp->L_prev;
             lp->halving *= 0.5;
+        } else if (s > 0) {
+            lp->change = fabs(lp->L - before);
         }
         lp->fresh = 1;
     } else if (s == 0 || logged || s >= t->max_steps ||
@@ -308,7 +314,8 @@ int train_run(const struct ls_job *job, struct ls_model *m, const struct ls_data
         }
         if (logged)
             log_column(job, m, d, res, t++, lp.L, s);
-        if ((lp.fresh && lp.L <= job->train.stop_loss) || s >= job->train.max_steps) {
+        if ((lp.fresh && lp.L <= job->train.stop_loss) || s >= job->train.max_steps ||
+            lp.change < job->train.stop_change) {
             res->status = LS_ST_DONE;
             break;
         }

@@ -123,9 +123,18 @@ struct ls_train_cfg {
     struct ls_scaled lr;         /* learning rate, possibly coupled to axes */
     int64_t max_steps;           /* step budget */
     double stop_loss;            /* stop once train loss <= this (0: never) */
+    double stop_change;          /* stop once |Δ train loss| over an accepted full-batch step
+                                    is below this (0: never; docs/spline.md) */
     double max_seconds;          /* wall-clock budget per point (0: none) → status timeout */
     int64_t log_points;          /* T, logged steps per trajectory */
     char log_spacing[LS_NAME_MAX]; /* "log" | "linear" */
+};
+
+/* mlp on points1d: the grid of the spline metrics and stored functions (docs/spline.md):
+ * x = grid_min + i·grid_step for every such x < grid_max. */
+struct ls_spline_cfg {
+    double grid_min, grid_max, grid_step;
+    char reference[LS_NAME_MAX]; /* "full" (affine part penalized) | "span" (∫ over the span) */
 };
 
 struct ls_job {
@@ -139,6 +148,7 @@ struct ls_job {
     struct ls_model_cfg model;
     struct ls_data_cfg data;
     struct ls_train_cfg train;
+    struct ls_spline_cfg spline;
     size_t n_metrics;
     char metrics[LS_MAX_METRICS][LS_NAME_MAX]; /* final metrics, in file order */
     size_t n_traj;

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lazysweep/report.h"
 
@@ -24,7 +25,17 @@ struct ls_plot_opts {
     int logx, logy;     /* logarithmic x / y axis */
     int logz;           /* logarithmic colour scale of a heatmap */
     enum ls_band band;  /* band around each line */
+    const char *extra;  /* further plot items appended to plot_lines' plot command (fits), or
+                           NULL */
 };
+
+/* The colour of line i of a figure (as "#rrggbb"). */
+const char *plot_colour(size_t i);
+
+/* For figures drawn elsewhere (plot_functions.c): the terminal, output and style lines every
+ * figure starts with, and a finished script saved to o->script (if set) and drawn by gnuplot. */
+void plot_preamble(FILE *f, const struct ls_plot_opts *o);
+int plot_draw_script(const char *text, size_t len, const struct ls_plot_opts *o);
 
 /* 1 if the output's extension is one gnuplot is asked to write (.png, .svg). */
 int plot_format_ok(const char *out);

@@ -77,6 +77,10 @@ int store_summary(const char *path, struct ls_store_summary *sum);
  * flattened row-major, *n = N * T. LS_ENOTFOUND if absent. */
 int store_read_column(const char *path, const char *dataset, double **data, size_t *n);
 
+/* /job of a results file (also while a sweep writes it): the job file's exact bytes, *text
+ * malloc'ed and NUL-terminated. */
+int store_read_job_text(const char *path, char **text);
+
 /* ---- reading by rows, for `report` and `export` ----
  * A reader holds a results file open (SWMR-read first, so a running sweep can be read; LS_ELOCKED
  * while its writer has not yet switched to SWMR, LS_ENOTFOUND if there is no file) and reads

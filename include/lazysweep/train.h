@@ -1,6 +1,7 @@
 /* train.h — the training loop: optimizer steps, logging schedule, stop and divergence rules.
  *
- * Fills a result record: status done (max_steps or stop_loss reached), diverged (non-finite loss
+ * Fills a result record: status done (max_steps, stop_loss, or stop_change reached: |ΔL| over an
+ * accepted full-batch update below it), diverged (non-finite loss
  * or loss > 1e6 × initial), timeout (train.max_seconds) — all data, not errors. Knows nothing of
  * MPI or HDF5; a caller-supplied poll function lets a signal abandon a run.
  *

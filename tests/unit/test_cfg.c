@@ -102,6 +102,7 @@ static const char minimal_canonical[] =
     "train.max_seconds=0\n"
     "train.max_steps=1000\n"
     "train.optimizer=gd\n"
+    "train.stop_change=0\n"
     "train.stop_loss=0\n"
     "train.weight_decay=base:0,init_scale:0,width:0,depth:0\n";
 
