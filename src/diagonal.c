@@ -4,7 +4,7 @@
  * Parameters live in one arena [u₊ (k×d) | u₋ (k×d)] and gradients in a second arena with the same
  * layout, so the optimizer is one flat loop. The loss is (1/n)·Σᵢ (⟨xᵢ, β⟩ − yᵢ)² — no ½, so the
  * gradient with respect to β is (2/n)·Xᵀr. Copy c of u± is row c of its k×d block; with every
- * copy initialized at α, width k behaves like width 1 at α·k^(1/D) (reference README §1).
+ * copy initialized at α, width k behaves like width 1 at α·k^(1/D) (docs/theory.md §1).
  *
  * The theory metrics (dist_q_alpha, dist_l1_min, dist_l2_min, mirror_residual, q_alpha) compare
  * β with reference interpolants of the point's own (X, y) from theory.h. They are opt-in: the

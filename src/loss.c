@@ -112,7 +112,7 @@ static double ce_rows(const double *z, const double *y, size_t n, size_t C, doub
     return s * invN;
 }
 
-/* ---- soft-set confusion losses (reference README §5) ----------------------------------------- */
+/* ---- soft-set confusion losses (docs/theory.md §5) ----------------------------------------- */
 
 double softset_heaviside(double p, double tau, double *slope)
 {

@@ -5,7 +5,7 @@
  * 2^64 blocks of four 32-bit words and the upper two counter words are free for later use.
  * Integer and uniform draws read the block's words in order; a normal draw always takes one whole
  * fresh block, so the i-th normal of a stream started at block 0 is a function of block i alone
- * and callers may jump to it by setting `counter = i` (DESIGN §4: common random numbers). */
+ * and callers may jump to it by setting `counter = i` (docs/architecture.md §3: common random numbers). */
 #include "lazysweep/rng.h"
 
 #include <math.h>

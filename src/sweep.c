@@ -31,7 +31,7 @@ enum { TAG_READY = 1, TAG_WORK, TAG_STOP, TAG_BYE };
 
 #define QUEUE_ROWS 1024         /* results buffered before an HDF5 batch write */
 #define FLUSH_EVERY 0.25        /* s between HDF5 batch writes + flushes */
-#define SYNC_EVERY 1.0          /* s between journal fdatasyncs (DESIGN §5: at least once a s) */
+#define SYNC_EVERY 1.0          /* s between journal fdatasyncs (docs/architecture.md §4: at least once a s) */
 #define BATCH_SECONDS 0.02      /* work handed out per message, so messaging never dominates */
 #define MAX_BATCH 4096
 #define STOP_GRACE 5.0          /* s to wait for workers after a signal before abandoning them */

@@ -3,7 +3,7 @@
  * Kinds are chosen by `data.kind` from a registry (data.c; one file per large kind):
  *   sparse_regression  x ~ N(0, I_d), y = <β*, x> + σε, β* with `support` entries 1/√support
  *   teacher_student    x ~ N(0, I_d), y from a random ReLU MLP teacher (data_teacher.c)
- *   points1d           explicit data.x and data.y lists, d = 1 (reference README §3)
+ *   points1d           explicit data.x and data.y lists, d = 1 (docs/theory.md §3)
  *   blobs              two Gaussian blobs, binary labels with a given positive fraction
  *   fashion_mnist      the IDX files of Debian's dataset-fashion-mnist (data_fmnist.c)
  *   hdf5               the user's own file: X and y datasets, a held-out test split

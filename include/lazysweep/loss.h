@@ -3,7 +3,7 @@
  * A loss maps a batch's outputs z [n][C] and targets y [n] to a number and, on request, to
  * dL/dz [n][C]. Losses: `mse` (1/N)·Σᵢ Σ_c (z_ic − t_ic)² with t = y (one output) or one-hot(y)
  * (C outputs); `bce` on logits; `cross_entropy` over a softmax; and the soft-set confusion losses
- * `soft_f1` and `soft_accuracy` of Tsoi et al. 2022 (reference README §5), whose value depends on
+ * `soft_f1` and `soft_accuracy` of Tsoi et al. 2022 (docs/theory.md §5), whose value depends on
  * the whole batch at once. Knows nothing of models, MPI or HDF5. */
 #ifndef LAZYSWEEP_LOSS_H
 #define LAZYSWEEP_LOSS_H

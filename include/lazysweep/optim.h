@@ -3,7 +3,7 @@
  *
  * Optimizers keep their state in arenas with the parameters' layout (velocity for momentum and
  * nesterov; first and second moments for adam and adamw), allocated once per point by
- * optim_create, so an update is a flat loop over n_params (STYLE §5). With g = ∇L(θ) on the step's
+ * optim_create, so an update is a flat loop over n_params (see model.h). With g = ∇L(θ) on the step's
  * batch, λ the weight decay, η the step's learning rate (train.c):
  *
  *   gd, sgd    θ ← θ − η·(g + λθ)

@@ -3,7 +3,7 @@
  * A stream is a 64-bit key; draw i of a stream is a pure function of (key, i), so a value never
  * depends on what was drawn before, on which rank drew it or in which order. Keys are hashes of
  * (master seed, seed-axis value, stream name, the sizes that shape the drawn object), which gives
- * common random numbers across every other axis (DESIGN §4). Knows nothing else. */
+ * common random numbers across every other axis (docs/architecture.md §3). Knows nothing else. */
 #ifndef LAZYSWEEP_RNG_H
 #define LAZYSWEEP_RNG_H
 

@@ -1,7 +1,7 @@
 /* sweep.h — one sweep over MPI: a coordinator that owns the journal and the file, workers that
  * train. With one rank the same process does both.
  *
- * Protocol (DESIGN §6): workers pull. A worker sends READY with the results of its last batch;
+ * Protocol (docs/architecture.md §1): workers pull. A worker sends READY with the results of its last batch;
  * the coordinator answers with a batch of point indices (most expensive first; batches grow while
  * points are cheap so that messaging never dominates) or STOP. The coordinator sleeps while it
  * waits instead of spinning in MPI. On SIGINT/SIGTERM/SIGUSR1 it stops handing out points,
@@ -12,7 +12,7 @@
 
 #include "lazysweep/cfg.h"
 
-/* Process exit codes (DESIGN §6). */
+/* Process exit codes (docs/architecture.md §1). */
 enum ls_exit {
     LS_EXIT_OK = 0,         /* sweep complete */
     LS_EXIT_INTERNAL = 1,   /* internal error */

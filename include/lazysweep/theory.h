@@ -1,5 +1,5 @@
 /* theory.h — reference solutions for depth-D diagonal linear networks (Woodworth et al. 2020,
- * "Kernel and rich regimes"; reference README §1).
+ * "Kernel and rich regimes"; docs/theory.md §1).
  *
  * Two layers:
  *  - scalar potentials: q (D = 2), h_D, h_D⁻¹, q_D (D > 2), the sum Q_α^D and its mirror map

@@ -1,5 +1,5 @@
 """The mlp family written independently in numpy, from the definitions in include/lazysweep/mlp.h
-and loss.h (and reference README §5 for the soft-set losses): forward pass, the losses with their
+and loss.h (and docs/theory.md §5 for the soft-set losses): forward pass, the losses with their
 gradients with respect to the outputs, and backpropagation. Used by the end-to-end tests to
 replay and check the C implementation."""
 import math

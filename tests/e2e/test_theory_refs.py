@@ -87,7 +87,7 @@ def test_l1_matches_highs(tmp_path, n, d, seed, sparse):
 
 
 # ---- argmin Q_α^D subject to Xβ = y.
-# Independent potentials, written from the reference README: β = c·b(θ), c = α^D (α² for D = 2),
+# Independent potentials, written from the docs/theory.md: β = c·b(θ), c = α^D (α² for D = 2),
 # b = 2 sinh (D = 2) or h_D; the dual g(λ) = c·Σ B(Xᵀλ) − yᵀλ with B' = b.
 
 def h(D, s):

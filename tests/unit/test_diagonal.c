@@ -1,6 +1,6 @@
 /* test_diagonal.c — the diagonal family against independent references: the gradient against
  * central finite differences of the loss, β and the metrics against direct formulas, the width
- * rescaling identity of Woodworth et al. (reference README §1), and the registry and check(). */
+ * rescaling identity of Woodworth et al. (docs/theory.md §1), and the registry and check(). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* test_kernel_rich.c — the diagonal family against the theory of Woodworth et al. 2020
- * (reference README §1), through the model's own ops and metrics:
+ * (docs/theory.md §1), through the model's own ops and metrics:
  *  - gradient descent trained to a training loss below 1e-10 lands near argmin Q_α^D subject to
  *    Xβ = y (theory_q_alpha, an independent Newton solve on the dual), and the distance shrinks
  *    in proportion to the step size (GD is a first-order discretization of the flow whose limit

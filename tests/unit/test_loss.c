@@ -1,5 +1,5 @@
 /* test_loss.c — the losses against closed forms computed by hand, their output gradients against
- * central finite differences, the soft-set pieces (Tsoi et al., reference README §5) against an
+ * central finite differences, the soft-set pieces (Tsoi et al., docs/theory.md §5) against an
  * independent transcription of the definition, and the hard counts behind the metrics. */
 #include <setjmp.h>
 #include <stdarg.h>

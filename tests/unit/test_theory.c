@@ -1,5 +1,5 @@
 /* test_theory.c — the theory module against independent references: the published test values
- * of q and q_D (reference README §1), finite differences (q_D′ = h_D⁻¹, (q_D*)′ = h_D,
+ * of q and q_D (docs/theory.md §1), finite differences (q_D′ = h_D⁻¹, (q_D*)′ = h_D,
  * ∇Q_α^D = φ), the small-z asymptotics, round trips of h_D near ±1, the minimum-ℓ2 interpolant
  * against the normal equations, the minimum-ℓ1 interpolant against vertex enumeration and exact
  * sparse recovery, the KKT conditions of argmin Q_α^D checked with a separate projection, and

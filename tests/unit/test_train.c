@@ -1,6 +1,6 @@
 /* test_train.c — the logging schedule's invariants over many sizes, and the training loop against
  * independent facts: gradient descent on a depth-2 diagonal net at large α converges to the
- * minimum-ℓ2 interpolant Xᵀ(XXᵀ)⁻¹y (kernel regime, reference README §1; solved here with
+ * minimum-ℓ2 interpolant Xᵀ(XXᵀ)⁻¹y (kernel regime, docs/theory.md §1; solved here with
  * LAPACK), and each stop rule (done, stop_loss, diverged, timeout, poll) fills the result record
  * as train.h promises. */
 #include <setjmp.h>
