@@ -80,6 +80,12 @@ static int parse_generator(struct ctx *c, struct axis_src *a)
         if (a->ia >= a->ib)
             return FAIL(c, args, "range [%" PRId64 ", %" PRId64 "] is empty (needs start < stop)",
                         a->ia, a->ib);
+        /* Axis values are held as doubles: every integer of the range must be one exactly. */
+        if (a->ia < -MAX_EXACT_I64 || a->ib - 1 > MAX_EXACT_I64)
+            return FAIL(c, a->ia < -MAX_EXACT_I64 ? args->kid[0] : args->kid[1],
+                        "range [%" PRId64 ", %" PRId64 "] goes past 2^53 in magnitude, where "
+                        "integers are no longer exact",
+                        a->ia, a->ib);
         a->n = (uint64_t)a->ib - (uint64_t)a->ia; /* exact: the difference is below 2^64 */
         return LS_OK;
     }
