@@ -548,18 +548,27 @@ static int check_rates(const struct ls_job *pt, const char **key, char *msg, siz
     return LS_OK;
 }
 
+/* Which checks a pass over the grid's combinations runs (check_points). */
+enum check_pass {
+    PASS_ALL,       /* everything: the first point */
+    PASS_STRUCTURE, /* the family's, the data's and the optimizer's rules */
+    PASS_RATES,     /* the learning rate and weight decay rules (check_rates) */
+};
+
 /* The family's rules, the data's and the optimizer's, on one candidate point. */
-static int check_job(const struct ctx *c, const struct ls_job *pt, const char **key, char *msg,
-                     size_t len)
+static int check_job(const struct ctx *c, const struct ls_job *pt, enum check_pass pass,
+                     const char **key, char *msg, size_t len)
 {
     *key = NULL;
+    if (pass == PASS_RATES)
+        return check_rates(pt, key, msg, len);
     if (strcmp(pt->data.kind, "sparse_regression") == 0 && pt->data.support > pt->data.dim) {
         *key = "data.support";
         snprintf(msg, len, "data.support (%" PRId64 ") must be <= data.dim (%" PRId64 ")",
                  pt->data.support, pt->data.dim);
         return LS_EJOB;
     }
-    if (check_rates(pt, key, msg, len) != LS_OK)
+    if (pass == PASS_ALL && check_rates(pt, key, msg, len) != LS_OK)
         return LS_EJOB;
     if (data_validate(pt, key, msg, len) != LS_OK)
         return LS_EJOB;
@@ -591,7 +600,7 @@ static int run_check(struct ctx *c, const struct ls_job *pt, const struct axis_s
 {
     const char *key = NULL;
     char msg[LS_ERR_MAX / 2];
-    if (check_job(c, pt, &key, msg, sizeof msg) == LS_OK)
+    if (check_job(c, pt, PASS_ALL, &key, msg, sizeof msg) == LS_OK)
         return LS_OK;
     const struct yt_node *at = a ? cfgi_value_node(a, j) : blame(c, key);
     if (key && strstr(msg, key) == NULL && strcmp(key, "data") != 0)
@@ -624,10 +633,21 @@ static struct ls_job *corner_point(struct ctx *c, int largest)
     return pt;
 }
 
-/* The seed axis changes the draws, never whether a point is valid: no check reads it. */
-static int check_reads(const struct ls_axis *ax)
+/* Does a pass read this axis? The seed axis changes the draws, never whether a point is valid;
+ * init_scale enters only the rates (no family, data or optimizer check reads model.init_scale:
+ * a check that comes to read it must drop it from the exclusion below), and the rates read only
+ * init_scale, width, depth and the rates' own bases. Skipping what a pass does not read is what
+ * keeps 10^7 points cheap: the passes see the distinct combinations of the axes they read. */
+static int check_reads(const struct ls_axis *ax, enum check_pass pass)
 {
-    return strcmp(ax->name, "seed") != 0;
+    static const char *const rates[] = {"init_scale", "width", "depth", "train.lr",
+                                        "train.weight_decay"};
+    if (pass == PASS_STRUCTURE)
+        return strcmp(ax->name, "seed") != 0 && strcmp(ax->name, "init_scale") != 0;
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
+        if (strcmp(ax->name, rates[i]) == 0)
+            return 1;
+    return 0;
 }
 
 /* The axis to blame for a failed combination: the one that set the failing key, else the one
@@ -643,20 +663,20 @@ static size_t blame_axis(const struct ctx *c, const char *key, size_t changed)
 
 /* A failed check on the combination idx[] of axis values: at the blamed axis's value, naming
  * every swept value of the point. */
-static int fail_combination(struct ctx *c, const size_t *idx, size_t changed, const char *key,
-                            const char *msg)
+static int fail_combination(struct ctx *c, enum check_pass pass, const size_t *idx,
+                            size_t changed, const char *key, const char *msg)
 {
     const struct ls_grid *g = &c->job->grid;
     char at[LS_ERR_MAX / 2] = "";
     size_t off = 0;
     for (size_t i = 0; i < c->n_ax && off < sizeof at; i++) {
         const struct ls_axis *ax = &g->axes[i];
-        if (!check_reads(ax) || ax->n < 2)
+        if (!check_reads(ax, pass) || ax->n < 2)
             continue;
         int w = ax->type == LS_T_STR
                     ? snprintf(at + off, sizeof at - off, "%s%s: %s", off ? ", " : "", ax->name,
                                ax->str[idx[i]])
-                    : snprintf(at + off, sizeof at - off, "%s%s: %.17g", off ? ", " : "",
+                    : snprintf(at + off, sizeof at - off, "%s%s: %.15g", off ? ", " : "",
                                ax->name, ax->num[idx[i]]);
         off += w > 0 ? (size_t)w : 0;
     }
@@ -669,11 +689,12 @@ static int fail_combination(struct ctx *c, const size_t *idx, size_t changed, co
 
 /* Step the mixed-radix counter idx[] over the axes that checks read (the last fastest); returns
  * the most significant axis that changed, or n_ax when every combination has been seen. */
-static size_t next_combination(struct ctx *c, struct ls_job *pt, size_t *idx)
+static size_t next_combination(struct ctx *c, enum check_pass pass, struct ls_job *pt,
+                               size_t *idx)
 {
     const struct ls_grid *g = &c->job->grid;
     for (size_t i = c->n_ax; i-- > 0;) {
-        if (!check_reads(&g->axes[i]) || g->axes[i].n < 2)
+        if (!check_reads(&g->axes[i], pass) || g->axes[i].n < 2)
             continue;
         idx[i] = idx[i] + 1 < g->axes[i].n ? idx[i] + 1 : 0;
         cfgi_apply_axis(pt, c->ax[i].row, &g->axes[i], idx[i]);
@@ -683,23 +704,33 @@ static size_t next_combination(struct ctx *c, struct ls_job *pt, size_t *idx)
     return c->n_ax;
 }
 
-/* Every point's effective job is checked, once per distinct combination of the values of the
- * axes a check reads (all but the seed axis), so a combination that only the product of two
- * axes makes invalid (support > dim, n_train >= dim, an lr that overflows) is refused when the
- * job is read, at the value that broke it. The first point goes first, so what the file's own
- * keys break is blamed on the keys. */
-static int check_points(struct ctx *c)
+/* One pass over the distinct combinations of the axes `pass` reads, from the first point (every
+ * axis at its first value; the counter wraps back to it at the end). */
+static int check_pass(struct ctx *c, struct ls_job *pt, enum check_pass pass)
 {
     size_t idx[LS_MAX_AXES] = {0};
     const char *key = NULL;
     char msg[LS_ERR_MAX / 2];
+    for (size_t changed; (changed = next_combination(c, pass, pt, idx)) < c->n_ax;)
+        if (check_job(c, pt, pass, &key, msg, sizeof msg) != LS_OK)
+            return fail_combination(c, pass, idx, changed, key, msg);
+    return LS_OK;
+}
+
+/* Every point's effective job is checked when the job is read, so a combination that only the
+ * product of two axes makes invalid (support > dim, n_train >= dim, an lr that overflows) is
+ * refused then, at the value that broke it, naming the point. The first point goes first, so
+ * what the file's own keys break is blamed on the keys. */
+static int check_points(struct ctx *c)
+{
     struct ls_job *pt = corner_point(c, 0);
     if (pt == NULL)
         return LS_ENOMEM;
     int rc = run_check(c, pt, NULL, 0);
-    for (size_t changed; rc == LS_OK && (changed = next_combination(c, pt, idx)) < c->n_ax;)
-        if (check_job(c, pt, &key, msg, sizeof msg) != LS_OK)
-            rc = fail_combination(c, idx, changed, key, msg);
+    if (rc == LS_OK)
+        rc = check_pass(c, pt, PASS_STRUCTURE);
+    if (rc == LS_OK)
+        rc = check_pass(c, pt, PASS_RATES);
     free(pt);
     return rc;
 }
