@@ -530,17 +530,48 @@ static int resolve_data(struct ctx *c)
     return FAIL(c, blame(c, key), "%s", msg);
 }
 
+/* The learning rate and weight decay a point's axes make: a positive finite step, a finite
+ * non-negative decay (extreme exponents can give +inf, NaN or an underflow to 0). */
+static int check_rates(const struct ls_job *pt, const char **key, char *msg, size_t len)
+{
+    double lr = cfg_scaled(pt, &pt->train.lr), wd = cfg_scaled(pt, &pt->train.weight_decay);
+    if (!isfinite(lr) || !(lr > 0)) {
+        *key = "train.lr";
+        snprintf(msg, len, "train.lr evaluates to %g here; it must be a positive finite number",
+                 lr);
+        return LS_EJOB;
+    }
+    if (!isfinite(wd) || wd < 0) {
+        *key = "train.weight_decay";
+        snprintf(msg, len, "train.weight_decay evaluates to %g here; it must be finite and >= 0",
+                 wd);
+        return LS_EJOB;
+    }
+    return LS_OK;
+}
+
+/* Which checks a pass over the grid's combinations runs (check_points). */
+enum check_pass {
+    PASS_ALL,       /* everything: the first point */
+    PASS_STRUCTURE, /* the family's, the data's and the optimizer's rules */
+    PASS_RATES,     /* the learning rate and weight decay rules (check_rates) */
+};
+
 /* The family's rules, the data's and the optimizer's, on one candidate point. */
-static int check_job(const struct ctx *c, const struct ls_job *pt, const char **key, char *msg,
-                     size_t len)
+static int check_job(const struct ctx *c, const struct ls_job *pt, enum check_pass pass,
+                     const char **key, char *msg, size_t len)
 {
     *key = NULL;
+    if (pass == PASS_RATES)
+        return check_rates(pt, key, msg, len);
     if (strcmp(pt->data.kind, "sparse_regression") == 0 && pt->data.support > pt->data.dim) {
         *key = "data.support";
         snprintf(msg, len, "data.support (%" PRId64 ") must be <= data.dim (%" PRId64 ")",
                  pt->data.support, pt->data.dim);
         return LS_EJOB;
     }
+    if (pass == PASS_ALL && check_rates(pt, key, msg, len) != LS_OK)
+        return LS_EJOB;
     if (data_validate(pt, key, msg, len) != LS_OK)
         return LS_EJOB;
     *key = NULL;
@@ -571,7 +602,7 @@ static int run_check(struct ctx *c, const struct ls_job *pt, const struct axis_s
 {
     const char *key = NULL;
     char msg[LS_ERR_MAX / 2];
-    if (check_job(c, pt, &key, msg, sizeof msg) == LS_OK)
+    if (check_job(c, pt, PASS_ALL, &key, msg, sizeof msg) == LS_OK)
         return LS_OK;
     const struct yt_node *at = a ? cfgi_value_node(a, j) : blame(c, key);
     if (key && strstr(msg, key) == NULL && strcmp(key, "data") != 0)
@@ -604,22 +635,104 @@ static struct ls_job *corner_point(struct ctx *c, int largest)
     return pt;
 }
 
-/* The family's check on the first grid point and then on each single axis value in turn (the
- * sum of the axis sizes, not their product): what one axis value breaks is found at its mark. */
-static int check_points(struct ctx *c)
+/* Does a pass read this axis? The seed axis changes the draws, never whether a point is valid;
+ * init_scale enters only the rates (no family, data or optimizer check reads model.init_scale:
+ * a check that comes to read it must drop it from the exclusion below), and the rates read only
+ * init_scale, width, depth and the rates' own bases. Skipping what a pass does not read is what
+ * keeps 10^7 points cheap: the passes see the distinct combinations of the axes they read. */
+static int check_reads(const struct ls_axis *ax, enum check_pass pass)
+{
+    static const char *const rates[] = {"init_scale", "width", "depth", "train.lr",
+                                        "train.weight_decay"};
+    if (pass == PASS_STRUCTURE)
+        return strcmp(ax->name, "seed") != 0 && strcmp(ax->name, "init_scale") != 0;
+    for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
+        if (strcmp(ax->name, rates[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The axis to blame for a failed combination: the one that set the failing key, else the one
+ * whose value just changed. */
+static size_t blame_axis(const struct ctx *c, const char *key, size_t changed)
+{
+    const struct key_def *row = key ? cfgi_find_row(key) : NULL;
+    for (size_t i = 0; row && i < c->n_ax; i++)
+        if (c->ax[i].row == row)
+            return i;
+    return changed;
+}
+
+/* A failed check on the combination idx[] of axis values: at the blamed axis's value, naming
+ * every swept value of the point. */
+static int fail_combination(struct ctx *c, enum check_pass pass, const size_t *idx,
+                            size_t changed, const char *key, const char *msg)
 {
     const struct ls_grid *g = &c->job->grid;
+    char at[LS_ERR_MAX / 2] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < c->n_ax && off < sizeof at; i++) {
+        const struct ls_axis *ax = &g->axes[i];
+        if (!check_reads(ax, pass) || ax->n < 2)
+            continue;
+        int w = ax->type == LS_T_STR
+                    ? snprintf(at + off, sizeof at - off, "%s%s: %s", off ? ", " : "", ax->name,
+                               ax->str[idx[i]])
+                    : snprintf(at + off, sizeof at - off, "%s%s: %.15g", off ? ", " : "",
+                               ax->name, ax->num[idx[i]]);
+        off += w > 0 ? (size_t)w : 0;
+    }
+    size_t b = blame_axis(c, key, changed);
+    const struct yt_node *node = cfgi_value_node(&c->ax[b], idx[b]);
+    if (key && strstr(msg, key) == NULL && strcmp(key, "data") != 0)
+        return FAIL(c, node, "%s: %s (at the grid point {%s})", key, msg, at);
+    return FAIL(c, node, "%s (at the grid point {%s})", msg, at);
+}
+
+/* Step the mixed-radix counter idx[] over the axes that checks read (the last fastest); returns
+ * the most significant axis that changed, or n_ax when every combination has been seen. */
+static size_t next_combination(struct ctx *c, enum check_pass pass, struct ls_job *pt,
+                               size_t *idx)
+{
+    const struct ls_grid *g = &c->job->grid;
+    for (size_t i = c->n_ax; i-- > 0;) {
+        if (!check_reads(&g->axes[i], pass) || g->axes[i].n < 2)
+            continue;
+        idx[i] = idx[i] + 1 < g->axes[i].n ? idx[i] + 1 : 0;
+        cfgi_apply_axis(pt, c->ax[i].row, &g->axes[i], idx[i]);
+        if (idx[i] != 0)
+            return i;
+    }
+    return c->n_ax;
+}
+
+/* One pass over the distinct combinations of the axes `pass` reads, from the first point (every
+ * axis at its first value; the counter wraps back to it at the end). */
+static int check_pass(struct ctx *c, struct ls_job *pt, enum check_pass pass)
+{
+    size_t idx[LS_MAX_AXES] = {0};
+    const char *key = NULL;
+    char msg[LS_ERR_MAX / 2];
+    for (size_t changed; (changed = next_combination(c, pass, pt, idx)) < c->n_ax;)
+        if (check_job(c, pt, pass, &key, msg, sizeof msg) != LS_OK)
+            return fail_combination(c, pass, idx, changed, key, msg);
+    return LS_OK;
+}
+
+/* Every point's effective job is checked when the job is read, so a combination that only the
+ * product of two axes makes invalid (support > dim, n_train >= dim, an lr that overflows) is
+ * refused then, at the value that broke it, naming the point. The first point goes first, so
+ * what the file's own keys break is blamed on the keys. */
+static int check_points(struct ctx *c)
+{
     struct ls_job *pt = corner_point(c, 0);
     if (pt == NULL)
         return LS_ENOMEM;
     int rc = run_check(c, pt, NULL, 0);
-    for (size_t i = 0; i < c->n_ax && rc == LS_OK; i++) {
-        for (size_t j = 1; j < g->axes[i].n && rc == LS_OK; j++) {
-            cfgi_apply_axis(pt, c->ax[i].row, &g->axes[i], j);
-            rc = run_check(c, pt, &c->ax[i], j);
-        }
-        cfgi_apply_axis(pt, c->ax[i].row, &g->axes[i], 0);
-    }
+    if (rc == LS_OK)
+        rc = check_pass(c, pt, PASS_STRUCTURE);
+    if (rc == LS_OK)
+        rc = check_pass(c, pt, PASS_RATES);
     free(pt);
     return rc;
 }

@@ -5,6 +5,7 @@
  * Two passes: scan_grid only counts (so a huge range is refused before anything is generated),
  * then build_axis generates and checks each axis into job->grid. Separate from cfg.c because the
  * grid is its own small language on top of the key table. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -60,6 +61,23 @@ static const char *spec_name(enum spec_kind k)
     return k == SP_LINSPACE ? "linspace" : k == SP_LOGSPACE ? "logspace" : "range";
 }
 
+/* An end of a linspace over an integer key, written as an integer, must survive its trip
+ * through a double (above 2^53 it would silently become a neighbour). */
+static int exact_end(struct ctx *c, const struct yt_node *n)
+{
+    char *end = NULL;
+    if (n->kind != YT_SCALAR || n->text == NULL)
+        return LS_OK;
+    errno = 0;
+    long long v = strtoll(n->text, &end, 10);
+    if (end == n->text || *end != '\0')
+        return LS_OK; /* not written as an integer: cfgi_parse_real and to_int judge it */
+    if (errno == ERANGE || v > MAX_EXACT_I64 || v < -MAX_EXACT_I64)
+        return FAIL(c, n, "%s is past 2^53 in magnitude, where integers are no longer exact",
+                    n->text);
+    return LS_OK;
+}
+
 /* {linspace: [a, b, n]}, {logspace: [a, b, n]} or {range: [a, b]}: check the form, count. */
 static int parse_generator(struct ctx *c, struct axis_src *a)
 {
@@ -84,6 +102,9 @@ static int parse_generator(struct ctx *c, struct axis_src *a)
         return LS_OK;
     }
     int64_t n;
+    for (int e = 0; e < 2 && a->row->type == LS_T_INT && a->kind == SP_LINSPACE; e++)
+        if ((rc = exact_end(c, args->kid[e])) != LS_OK)
+            return rc;
     if ((rc = cfgi_parse_real(c, "start", args->kid[0], &a->a)) != LS_OK ||
         (rc = cfgi_parse_real(c, "stop", args->kid[1], &a->b)) != LS_OK ||
         (rc = cfgi_parse_int(c, "count", args->kid[2], &n)) != LS_OK)
@@ -201,6 +222,12 @@ static int value_at(struct ctx *c, const struct axis_src *a, uint64_t j, struct 
     }
     if (a->kind == SP_RANGE) {
         v->i = a->ia + (int64_t)j;
+        /* Axis values are held as doubles: every integer of the range must be one exactly. */
+        if (v->i < -MAX_EXACT_I64 || v->i > MAX_EXACT_I64)
+            return FAIL(c, a->args->kid[v->i < 0 ? 0 : 1],
+                        "range [%" PRId64 ", %" PRId64 "] goes past 2^53 in magnitude, where "
+                        "integers are no longer exact",
+                        a->ia, a->ib);
         return a->row->type == LS_T_INT ? to_int(c, a, (double)v->i, v)
                                         : (v->r = (double)v->i, LS_OK);
     }

@@ -19,6 +19,7 @@ static const struct {
     {"report", cmd_report, "statistics over seeds per group, CSV, and plots (gnuplot)"},
     {"export", cmd_export, "a results file as CSV: one row per point, or trajectories"},
     {"data", cmd_data, "write the exact data a seed of a sweep trains on (X, y, beta*) as HDF5"},
+    {"verify", cmd_verify, "check a results file against its journal and job; change nothing"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -31,7 +32,8 @@ static void usage(FILE *out)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nexit codes: 0 complete, 1 internal error, 2 bad usage or job file,\n"
-                 "            3 incomplete (rerun the same command to resume)\n");
+                 "            3 incomplete (rerun the same command to resume),\n"
+                 "            4 verify found differences (rerun `run` to repair them)\n");
 }
 
 /* `lazysweep help COMMAND` is `lazysweep COMMAND --help`. */

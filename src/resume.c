@@ -41,6 +41,14 @@ struct scan_ctx {
     uint8_t *seen;              /* pass 2: rows already replayed (duplicates keep the first) */
     char *msg;
     size_t len;
+    const char *job_text;       /* the bytes /job must hold: the journal's copy of the job file
+                                   (the one the file was made with), else the job's own */
+    size_t job_len;
+    int check_only;             /* lazysweep verify: report differences, change nothing */
+    ls_store_diff_fn diff;      /* where check_only reports them */
+    void *diff_arg;
+    size_t n_diff;
+    uint8_t *marks;             /* check_only: what verify found per row, for explain_record */
 };
 
 /* Decode one record and find its row in the current grid. LS_EMISMATCH (with msg) when the
@@ -163,8 +171,10 @@ static int replay(struct scan_ctx *c, const char *jpath, struct ls_store *target
     c->need = need;
     c->n_batch = 0;
     memset(c->seen, 0, c->job->grid.n_points);
-    int rc = journal_read(jpath, replay_record, c, &scan);
-    free(scan.canonical);
+    const struct ls_journal_hint hint = {c->job->hash, c->job->canonical, c->job->text,
+                                         c->job->text_len};
+    int rc = journal_read_hinted(jpath, &hint, replay_record, c, &scan);
+    journal_scan_free(&scan);
     if (rc == LS_OK)
         rc = flush_batch(c);
     return rc;
@@ -179,7 +189,15 @@ static int build_aside(struct scan_ctx *c, const char *out, const char *jpath,
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.new", out);
-    int rc = store_create(tmp, c->job, steps, c->T, versions, &c->rs->store);
+    /* /job holds the text the sweep began with, which may differ from today's in comments. */
+    struct ls_job *job = malloc(sizeof *job);
+    if (job == NULL)
+        return LS_ENOMEM;
+    *job = *c->job;
+    job->text = (char *)c->job_text;
+    job->text_len = c->job_len;
+    int rc = store_create(tmp, job, steps, c->T, versions, &c->rs->store);
+    free(job);
     if (rc == LS_OK && from_journal)
         rc = replay(c, jpath, c->rs->store, NULL);
     if (rc == LS_OK)
@@ -213,7 +231,8 @@ static int start_new(struct scan_ctx *c, const char *out, const char *jpath, con
         return LS_EMISMATCH;
     }
     c->rs->created = 1;
-    int rc = journal_create(jpath, c->job->hash, c->job->canonical, &c->rs->journal);
+    int rc = journal_create(jpath, c->job->hash, c->job->canonical, c->job->text,
+                            c->job->text_len, &c->rs->journal);
     if (rc == LS_OK)
         rc = build_aside(c, out, jpath, steps, versions, 0);
     if (rc != LS_OK && !c->msg[0])
@@ -225,7 +244,9 @@ static int start_new(struct scan_ctx *c, const char *out, const char *jpath, con
 static int read_journal(struct scan_ctx *c, const char *jpath, struct ls_journal_scan *scan)
 {
     struct stat st;
-    int rc = journal_read(jpath, count_record, c, scan);
+    const struct ls_journal_hint hint = {c->job->hash, c->job->canonical, c->job->text,
+                                         c->job->text_len};
+    int rc = journal_read_hinted(jpath, &hint, count_record, c, scan);
     if (rc == LS_ECORRUPT && stat(jpath, &st) == 0 && st.st_size == 0) {
         /* Killed between creating the journal and writing its header: nothing was recorded. */
         unlink(jpath);
@@ -362,7 +383,7 @@ static int verify(struct scan_ctx *c, struct ls_store *s, uint8_t *need)
         LS_CALL(store_read_rows(s, b0, k, &b));
         verify_block(c, &b, b0, k, pending_digest, need);
     }
-    if (c->rs->reset)
+    if (c->rs->reset && !c->check_only)
         LS_CALL(write_resets(s, &blank, need, n));
     c->rs->verified = n;
     c->rs->verify_seconds = now_mono() - t0;
@@ -372,14 +393,29 @@ cleanup:
     return rc;
 }
 
-/* Open the existing file, check every row against the journal and rewrite the rows that differ;
- * rebuild the file from the journal when it cannot be opened or read. */
+/* /grid, /point, /trajectories/step, /job and the root attributes, against the job. */
+static int check_fixed(struct scan_ctx *c, const int64_t *steps)
+{
+    const struct ls_store_expect e = {steps, c->job_text, c->job_len};
+    size_t n = 0;
+    int rc = store_check_fixed(c->rs->store, c->job, &e, !c->check_only, c->diff, c->diff_arg,
+                               &n);
+    c->rs->fixed = n;
+    c->n_diff += n;
+    return rc;
+}
+
+/* Open the existing file, check every row against the journal and what the job determines
+ * against the job, and rewrite what differs; rebuild the file from the journal when it cannot be
+ * opened or read, or when what differs cannot be written in place. */
 static int sync_file(struct scan_ctx *c, const char *out, const char *jpath,
                      const int64_t *steps, const char *versions)
 {
     size_t n = c->job->grid.n_points;
     uint8_t *need = calloc(n ? n : 1, 1);
     int rc = need ? store_open(out, c->job, c->T, &c->rs->store) : LS_ENOMEM;
+    if (rc == LS_OK)
+        rc = check_fixed(c, steps);
     if (rc == LS_OK)
         rc = verify(c, c->rs->store, need);
     if (rc == LS_OK && c->rs->rewritten)
@@ -388,7 +424,7 @@ static int sync_file(struct scan_ctx *c, const char *out, const char *jpath,
         store_close(&c->rs->store);
         fprintf(stderr, "lazysweep: rebuilding %s from its journal (%s)\n", out,
                 file_exists(out) ? ls_strerror(rc) : "file missing");
-        c->rs->replayed = c->rs->rewritten = c->rs->reset = c->rs->verified = 0;
+        c->rs->replayed = c->rs->rewritten = c->rs->reset = c->rs->verified = c->rs->fixed = 0;
         c->rs->rebuilt = 1;
         rc = build_aside(c, out, jpath, steps, versions, 1);
     }
@@ -410,7 +446,8 @@ int resume_open(const struct ls_job *job, const char *out, int fresh, const int6
     int rc = (c && rs->status) ? LS_OK : LS_ENOMEM;
     if (rc != LS_OK)
         goto cleanup;
-    *c = (struct scan_ctx){.job = job, .T = T, .rs = rs, .msg = msg, .len = len};
+    *c = (struct scan_ctx){.job = job, .T = T, .rs = rs, .msg = msg, .len = len,
+                           .job_text = job->text, .job_len = job->text_len};
     c->seen = calloc(n ? n : 1, 1);
     c->digest = calloc(n ? n : 1, sizeof *c->digest);
     LS_CHECK_ALLOC(c->seen);
@@ -427,6 +464,13 @@ int resume_open(const struct ls_job *job, const char *out, int fresh, const int6
     }
     if (rc != LS_OK)
         goto cleanup;
+    if (scan.text != NULL) {
+        c->job_text = scan.text;
+        c->job_len = scan.text_len;
+    }
+    if (scan.header_repaired)
+        fprintf(stderr, "lazysweep: %s: its header was damaged; recovered it from its copy or "
+                        "from the job, nothing is lost\n", jpath);
     if (scan.n_bad)
         fprintf(stderr, "lazysweep: %s: dropped %zu damaged record(s); their points will run again\n",
                 jpath, scan.n_bad);
@@ -440,7 +484,7 @@ cleanup:
         free(c->digest);
     }
     free(c);
-    free(scan.canonical);
+    journal_scan_free(&scan);
     if (rc != LS_OK && !msg[0])
         snprintf(msg, len, "cannot open the results of %s: %s", out, ls_strerror(rc));
     if (rc != LS_OK)
@@ -454,4 +498,201 @@ void resume_close(struct ls_resume *rs)
     store_close(&rs->store);
     free(rs->status);
     rs->status = NULL;
+}
+
+/* ---- lazysweep verify ---------------------------------------------------------------------- */
+
+/* Report one value of a row that differs from what the journal says. */
+static void explain_value(struct scan_ctx *c, const char *dataset, uint64_t row, double got,
+                          double want)
+{
+    char what[128];
+    if (memcmp(&got, &want, sizeof got) == 0)
+        return;
+    snprintf(what, sizeof what, "holds %.17g, the journal says %.17g", got, want);
+    c->diff(c->diff_arg, dataset, (int64_t)row, what);
+}
+
+/* Compare row `row` of the file (b, one row) with what it must hold, dataset by dataset. */
+static void explain_row(struct scan_ctx *c, const struct ls_result *want,
+                        const struct ls_store_rows *b, uint64_t row)
+{
+    const struct ls_job *job = c->job;
+    char name[LS_NAME_MAX + 32], what[160];
+    if (b->status[0] != (uint8_t)want->status) {
+        snprintf(what, sizeof what, "holds %s, the journal says %s%s",
+                 b->status[0] < LS_ST_COUNT ? ls_status_name(b->status[0]) : "an unknown value",
+                 ls_status_name(want->status),
+                 want->status == LS_ST_PENDING ? " (no record: a rerun runs it again)" : "");
+        c->diff(c->diff_arg, "/status", (int64_t)row, what);
+    }
+    explain_value(c, "/timing/seconds", row, b->seconds[0], want->seconds);
+    explain_value(c, "/timing/rank", row, b->rank[0], want->rank);
+    explain_value(c, "/timing/finished", row, b->finished[0], want->finished);
+    char host[LS_HOST_MAX] = {0};
+    memcpy(host, want->host, strnlen(want->host, LS_HOST_MAX));
+    if (memcmp(host, b->host, LS_HOST_MAX) != 0)
+        c->diff(c->diff_arg, "/timing/host", (int64_t)row, "differs from the journal's");
+    for (size_t k = 0; k < job->n_metrics; k++) {
+        snprintf(name, sizeof name, "/metrics/%s", job->metrics[k]);
+        explain_value(c, name, row, b->metrics[k], want->metrics[k]);
+    }
+    for (size_t j = 0; j < job->n_traj; j++)
+        for (size_t t = 0; t < c->T; t++)
+            if (memcmp(&b->traj[j * c->T + t], &want->traj[j * c->T + t], sizeof(double))) {
+                snprintf(name, sizeof name, "/trajectories/%s", job->traj[j]);
+                snprintf(what, sizeof what, "column %zu holds %.17g, the journal says %.17g", t,
+                         b->traj[j * c->T + t], want->traj[j * c->T + t]);
+                c->diff(c->diff_arg, name, (int64_t)row, what);
+            }
+    for (size_t v = 0, off = 0; v < job->n_store; off += job->store_len[v], v++)
+        if (memcmp(b->vec + off, want->vec + off, job->store_len[v] * sizeof(double))) {
+            snprintf(name, sizeof name, "/vectors/%s", job->store[v]);
+            c->diff(c->diff_arg, name, (int64_t)row, "differs from the journal's");
+        }
+}
+
+/* State of the explaining pass: one row of the file at a time. */
+struct explain {
+    struct scan_ctx *c;
+    struct ls_store_rows one;
+    int rc;
+};
+
+static int explain_record(const unsigned char *p, size_t n, void *arg)
+{
+    struct explain *x = arg;
+    struct scan_ctx *c = x->c;
+    struct ls_result r = {0};
+    uint64_t row;
+    if (locate(c, p, n, &r, &row) == LS_OK && c->marks[row] == ROW_REPLAY && !c->seen[row]) {
+        c->seen[row] = 1;
+        x->rc = store_read_rows(c->rs->store, row, 1, &x->one);
+        if (x->rc == LS_OK)
+            explain_row(c, &r, &x->one, row);
+    }
+    result_free(&r);
+    return x->rc;
+}
+
+/* Say, dataset by dataset, what differs in each row verify() marked. */
+static int explain_rows(struct scan_ctx *c, const char *jpath)
+{
+    struct explain x = {.c = c};
+    struct ls_result blank = {0};
+    struct ls_journal_scan scan = {0};
+    uint64_t n = c->job->grid.n_points;
+    int rc = LS_OK;
+    LS_CALL(rows_alloc(c->job, c->T, 1, &x.one));
+    LS_CALL(result_init(&blank, (uint32_t)c->job->n_metrics, (uint32_t)c->job->n_traj,
+                        (uint32_t)c->T, (uint32_t)cfg_vector_total(c->job)));
+    blank.status = LS_ST_PENDING;
+    for (uint64_t row = 0; row < n; row++)
+        if (c->marks[row] == ROW_RESET) {
+            LS_CALL(store_read_rows(c->rs->store, row, 1, &x.one));
+            explain_row(c, &blank, &x.one, row);
+        }
+    memset(c->seen, 0, n);
+    if (c->rs->rewritten)
+        LS_CALL(journal_read(jpath, explain_record, &x, &scan));
+cleanup:
+    journal_scan_free(&scan);
+    result_free(&blank);
+    rows_free(&x.one);
+    return rc;
+}
+
+/* Every row against the journal, read-only. */
+static int verify_rows(struct scan_ctx *c, const char *jpath)
+{
+    size_t n = c->job->grid.n_points;
+    c->marks = calloc(n ? n : 1, 1);
+    int rc = c->marks ? verify(c, c->rs->store, c->marks) : LS_ENOMEM;
+    if (rc == LS_OK && (c->rs->rewritten || c->rs->reset))
+        rc = explain_rows(c, jpath);
+    c->n_diff += c->rs->rewritten + c->rs->reset;
+    free(c->marks);
+    c->marks = NULL;
+    return rc;
+}
+
+static int verify_file(struct scan_ctx *c, const char *out, const char *jpath,
+                       const int64_t *steps)
+{
+    char what[160];
+    int rc = store_open_readonly(out, c->job, c->T, &c->rs->store);
+    if (rc == LS_ENOMEM)
+        return rc;
+    if (rc != LS_OK) {
+        snprintf(what, sizeof what, "cannot be opened as this job's results file (%s); a rerun "
+                 "rebuilds it from the journal", ls_strerror(rc));
+        c->diff(c->diff_arg, out, -1, what);
+        c->n_diff++;
+        return LS_OK;
+    }
+    rc = check_fixed(c, steps);
+    if (rc == LS_OK)
+        rc = verify_rows(c, jpath);
+    return rc;
+}
+
+int resume_verify(const struct ls_job *job, const char *out, const int64_t *steps, size_t T,
+                  ls_store_diff_fn fn, void *arg, struct ls_resume *rs, size_t *n_diff,
+                  char *msg, size_t len)
+{
+    char jpath[4200];
+    struct ls_journal_scan scan = {0};
+    struct scan_ctx *c = calloc(1, sizeof *c);
+    uint64_t n = job->grid.n_points;
+    memset(rs, 0, sizeof *rs);
+    msg[0] = '\0';
+    *n_diff = 0;
+    snprintf(jpath, sizeof jpath, "%s.journal", out);
+    rs->status = calloc(n ? n : 1, 1);
+    int rc = (c && rs->status) ? LS_OK : LS_ENOMEM;
+    if (rc != LS_OK)
+        goto cleanup;
+    *c = (struct scan_ctx){.job = job, .T = T, .rs = rs, .msg = msg, .len = len,
+                           .job_text = job->text, .job_len = job->text_len, .check_only = 1,
+                           .diff = fn, .diff_arg = arg};
+    c->seen = calloc(n ? n : 1, 1);
+    c->digest = calloc(n ? n : 1, sizeof *c->digest);
+    LS_CHECK_ALLOC(c->seen);
+    LS_CHECK_ALLOC(c->digest);
+    rs->count[LS_ST_PENDING] = n;
+    const struct ls_journal_hint hint = {job->hash, job->canonical, job->text, job->text_len};
+    rc = journal_read_hinted(jpath, &hint, count_record, c, &scan);
+    if (rc == LS_OK && scan.job_hash != job->hash)
+        rc = LS_EMISMATCH;
+    if (rc != LS_OK && !msg[0])
+        snprintf(msg, len, "%s: %s", jpath, rc == LS_ENOTFOUND ? "no journal, so nothing to check "
+                 "against" : rc == LS_EMISMATCH ? "the journal is of another experiment than the "
+                 "job" : ls_strerror(rc));
+    if (rc != LS_OK)
+        goto cleanup;
+    if (scan.header_repaired)
+        c->diff(arg, jpath, -1, "one copy of its header is damaged (a rerun writes it again)");
+    c->n_diff += scan.header_repaired != 0;
+    if (scan.n_bad) {
+        snprintf(msg, len, "%zu damaged record(s) (a rerun drops them and runs their points "
+                 "again)", scan.n_bad);
+        c->diff(arg, jpath, -1, msg);
+        msg[0] = '\0';
+        c->n_diff += scan.n_bad;
+    }
+    if (scan.text != NULL) {
+        c->job_text = scan.text;
+        c->job_len = scan.text_len;
+    }
+    LS_CALL(verify_file(c, out, jpath, steps));
+    *n_diff = c->n_diff;
+cleanup:
+    if (c) {
+        free(c->seen);
+        free(c->digest);
+    }
+    free(c);
+    journal_scan_free(&scan);
+    store_close(&rs->store);
+    return rc;
 }

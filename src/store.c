@@ -43,71 +43,14 @@
 
 #include "lazysweep/error.h"
 #include "lazysweep/version.h"
+#include "store_internal.h"
 
-#define GRID_BLOCK 16384     /* rows of /grid filled per write at creation */
-#define TRAJ_POINTS 65536    /* elements per (N, T) write, bounding its selection's memory */
-#define READ_BLOCK (1u << 20) /* rows per read in store_summary */
-
-/* Log the innermost message of HDF5's error stack for a failed call, then clear the stack. */
-static void h5_report(const char *file, int line, const char *call);
-
-#define H5_CHECK(expr, code)                                                                     \
-    do {                                                                                         \
-        if ((expr) < 0) {                                                                        \
-            h5_report(__FILE__, __LINE__, #expr);                                                \
-            rc = (code);                                                                         \
-            goto cleanup;                                                                        \
-        }                                                                                        \
-    } while (0)
-/* Spelled out rather than H5_CHECK(expr, LS_EHDF5), which would log the call with HDF5's
- * macros (H5F_ACC_TRUNC, H5T_NATIVE_*) expanded. */
-#define H5_CALL(expr)                                                                            \
-    do {                                                                                         \
-        if ((expr) < 0) {                                                                        \
-            h5_report(__FILE__, __LINE__, #expr);                                                \
-            rc = LS_EHDF5;                                                                       \
-            goto cleanup;                                                                        \
-        }                                                                                        \
-    } while (0)
-
-/* A check of our own on what the file holds: log `what` and fail with `code`. */
-#define STORE_REQUIRE(cond, code, what)                                                          \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            ls_report(__FILE__, __LINE__, #cond, what);                                          \
-            rc = (code);                                                                         \
-            goto cleanup;                                                                        \
-        }                                                                                        \
-    } while (0)
-
-/* The per-row datasets that are not metrics or trajectories, in the order they are opened. */
-enum { COL_STATUS, COL_SECONDS, COL_RANK, COL_FINISHED, COL_HOST, N_COLS };
+/* The per-row datasets that are not metrics or trajectories, by COL_*. */
 static const char *const col_path[N_COLS] = {"/status", "/timing/seconds", "/timing/rank",
                                              "/timing/finished", "/timing/host"};
 
-struct row_ref {
-    uint64_t row; /* row in the file */
-    size_t pos;   /* position in the caller's batch */
-};
-
-struct ls_store {
-    hid_t file;
-    hid_t col[N_COLS];
-    hid_t metric[LS_MAX_METRICS];
-    hid_t traj[LS_MAX_METRICS];
-    hid_t vec[LS_MAX_VECTORS]; /* /vectors/<name> (N, vec_len) */
-    size_t n_vec, vec_len[LS_MAX_VECTORS], vec_total;
-    hid_t status_type; /* the enum, also the memory type of /status */
-    hid_t host_type;   /* fixed-length string of LS_HOST_MAX bytes */
-    size_t n_metrics, n_traj, T;
-    uint64_t n_points;
-    size_t cap;            /* rows the batch buffers below hold */
-    struct row_ref *refs;  /* [cap] the batch, sorted by row */
-    hsize_t *coords;       /* [cap] rows of the (N) selection */
-    void *buf;             /* one dataset's values for the batch (or a slice of it) */
-    size_t slice;          /* rows per (N, T) write: TRAJ_POINTS / T, at least 1 */
-    hsize_t *coords2;      /* [slice * T][2] elements of the (N, T) selection */
-};
+#define TRAJ_POINTS 65536    /* elements per (N, T) write, bounding its selection's memory */
+#define READ_BLOCK (1u << 20) /* rows per read in store_summary */
 
 /* ---- small HDF5 helpers -------------------------------------------------------------------- */
 
@@ -120,7 +63,7 @@ static herr_t innermost(unsigned n, const H5E_error2_t *e, void *arg)
     return 0;
 }
 
-static void h5_report(const char *file, int line, const char *call)
+void h5_report(const char *file, int line, const char *call)
 {
     char msg[H5_MSG_MAX] = "failed";
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, msg);
@@ -129,7 +72,7 @@ static void h5_report(const char *file, int line, const char *call)
 }
 
 /* Close any kind of HDF5 handle if it is valid, and mark it invalid. */
-static void h5_close(hid_t *id)
+void h5_close(hid_t *id)
 {
     if (*id < 0)
         return;
@@ -163,7 +106,7 @@ static herr_t find_lock_error(unsigned n, const H5E_error2_t *e, void *arg)
 /* H5Fopen, with its failure sorted: LS_ELOCKED when another process holds the file's lock (a
  * sweep writing it before it switched to SWMR), else LS_ECORRUPT (not HDF5, truncated, damaged,
  * or marked open for write by a writer that was killed). */
-static int open_file(const char *path, unsigned flags, hid_t fapl, hid_t *file)
+int open_file(const char *path, unsigned flags, hid_t fapl, hid_t *file)
 {
     int locked = 0;
     *file = H5Fopen(path, flags, fapl);
@@ -176,7 +119,7 @@ static int open_file(const char *path, unsigned flags, hid_t fapl, hid_t *file)
 
 /* File access: the latest format (checksummed metadata, needed for SWMR), and file locking that
  * is ignored where the file system does not support it. */
-static int make_fapl(hid_t *fapl)
+int make_fapl(hid_t *fapl)
 {
     int rc = LS_OK;
     H5_CALL(*fapl = H5Pcreate(H5P_FILE_ACCESS));
@@ -209,7 +152,7 @@ cleanup:
 }
 
 /* A fixed-length, NUL-padded string type of `size` bytes (at least 1, as HDF5 requires). */
-static int make_fixed_str(size_t size, hid_t *type)
+int make_fixed_str(size_t size, hid_t *type)
 {
     int rc = LS_OK;
     H5_CALL(*type = H5Tcopy(H5T_C_S1));
@@ -262,7 +205,7 @@ cleanup:
     return rc;
 }
 
-static int get_int_attr(hid_t loc, const char *name, int32_t *value)
+int get_int_attr(hid_t loc, const char *name, int32_t *value)
 {
     int rc = LS_OK;
     hid_t attr = H5I_INVALID_HID;
@@ -275,7 +218,7 @@ cleanup:
 
 /* Read a scalar string attribute, variable- or fixed-length, into buf[len] (truncated, NUL-ended).
  * LS_ECORRUPT if it is absent or not a string. */
-static int get_str_attr(hid_t loc, const char *name, char *buf, size_t len)
+int get_str_attr(hid_t loc, const char *name, char *buf, size_t len)
 {
     int rc = LS_OK;
     hid_t attr = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
@@ -371,7 +314,7 @@ cleanup:
 }
 
 /* Write rows [start, start + count) of a 1-D dataset from buf (memory type `type`). */
-static int write_block(hid_t dset, hid_t type, hsize_t start, hsize_t count, const void *buf)
+int write_block(hid_t dset, hid_t type, hsize_t start, hsize_t count, const void *buf)
 {
     int rc = LS_OK;
     hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
@@ -386,8 +329,8 @@ cleanup:
 }
 
 /* One block of axis `a`'s column, col[nb], from the block's unravelled indices idx[nb][n_axes]. */
-static void fill_axis_column(const struct ls_grid *g, size_t a, const size_t *idx, size_t nb,
-                             void *col)
+void fill_axis_column(const struct ls_grid *g, size_t a, const size_t *idx, size_t nb,
+                      void *col)
 {
     const struct ls_axis *ax = &g->axes[a];
     for (size_t i = 0; i < nb; i++) {
@@ -739,7 +682,9 @@ cleanup:
  * (and rebuild the file) merely because someone is watching it; the results file's own lock
  * (lock.h) already keeps a second writer out, and the superblock's SWMR flag keeps non-SWMR
  * readers out. */
-int store_open(const char *path, const struct ls_job *job, size_t T, struct ls_store **out)
+/* store_open, or a read-only open (`readonly`, for `lazysweep verify`). */
+static int open_existing(const char *path, const struct ls_job *job, size_t T, int readonly,
+                         struct ls_store **out)
 {
     int rc = LS_OK;
     hid_t fapl = H5I_INVALID_HID;
@@ -755,7 +700,8 @@ int store_open(const char *path, const struct ls_job *job, size_t T, struct ls_s
     /* SWMR opens retry a failed metadata checksum up to 100 times with growing sleeps, for a
      * reader racing a writer; this writer has no one to race, so damage must fail at once. */
     H5_CALL(H5Pset_metadata_read_attempts(fapl, 1));
-    LS_CALL(open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl, &s->file));
+    LS_CALL(open_file(path, readonly ? H5F_ACC_RDONLY : H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl,
+                      &s->file));
     LS_CALL(check_identity(s->file, job));
     LS_CALL(open_row_datasets(s, job));
     *out = s;
@@ -764,6 +710,17 @@ cleanup:
     h5_close(&fapl);
     store_close(&s);
     return rc;
+}
+
+int store_open(const char *path, const struct ls_job *job, size_t T, struct ls_store **out)
+{
+    return open_existing(path, job, T, 0, out);
+}
+
+int store_open_readonly(const char *path, const struct ls_job *job, size_t T,
+                        struct ls_store **out)
+{
+    return open_existing(path, job, T, 1, out);
 }
 
 int store_read_status(struct ls_store *s, uint8_t *status)
@@ -1061,7 +1018,7 @@ cleanup:
 }
 
 /* Read rows [start, start + count) of a 1-D dataset as memory type `type`. */
-static int read_block(hid_t dset, hid_t type, hsize_t start, hsize_t count, void *buf)
+int read_block(hid_t dset, hid_t type, hsize_t start, hsize_t count, void *buf)
 {
     int rc = LS_OK;
     hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;

@@ -582,10 +582,11 @@ static int coord_start(struct coord *c, struct ls_lock *lk)
                 (unsigned long long)c->job->grid.n_points, c->rs.rebuilt ? " (file rebuilt)" : "");
     if (c->rs.verified && !c->opts->quiet)
         fprintf(stderr, "lazysweep: checked %zu rows against the journal in %.3f s (%.0f rows/s): "
-                        "%zu rewritten, %zu reset to pending\n",
+                        "%zu rewritten, %zu reset to pending; %zu value(s) of /grid, /point, "
+                        "/trajectories/step or /job rewritten\n",
                 c->rs.verified, c->rs.verify_seconds,
                 c->rs.verify_seconds > 0 ? (double)c->rs.verified / c->rs.verify_seconds : 0.0,
-                c->rs.rewritten, c->rs.reset);
+                c->rs.rewritten, c->rs.reset, c->rs.fixed);
     rc = store_start_swmr(c->rs.store);
     if (rc == LS_OK)
         rc = build_order(c);

@@ -11,5 +11,6 @@ int cmd_submit(int argc, char **argv);
 int cmd_report(int argc, char **argv); /* cmd_report.c */
 int cmd_export(int argc, char **argv); /* cmd_report.c */
 int cmd_data(int argc, char **argv);   /* cmd_data.c: a seed's data as HDF5 */
+int cmd_verify(int argc, char **argv); /* cmd_verify.c: a results file against journal and job */
 
 #endif

@@ -1,12 +1,14 @@
 /* journal.h — the append-only record of finished points: the authority on what is done.
  *
- * File OUT.h5.journal: a header record (format, job hash, the job's canonical text) followed by
- * one record per finished point. Each record is framed as
+ * File OUT.h5.journal: a header record (format, job hash, the job's canonical text and its exact
+ * bytes), written twice, followed by one record per finished point. Each record is framed as
  *     magic "LSJR" | u32 payload length | u32 CRC-32 of the payload | payload
  * (little-endian), so a torn or bit-flipped record is detected on its own and dropped without
  * losing the records around it. Records are write()n before the point's HDF5 row is written, so a
  * kill of the process never loses one; fdatasync runs at least once a second (journal_sync), so a
- * node crash loses at most the last second. Knows nothing of HDF5. */
+ * node crash loses at most the last second. The header's second copy makes damage to either copy
+ * cost nothing; with both damaged (or the single header of a journal from before the copy) the
+ * header is re-derived from the job when it is this job's. Knows nothing of HDF5. */
 #ifndef LAZYSWEEP_JOURNAL_H
 #define LAZYSWEEP_JOURNAL_H
 
@@ -20,7 +22,13 @@ struct ls_journal; /* an open journal, appending */
 /* What journal_read found. */
 struct ls_journal_scan {
     uint64_t job_hash;   /* from the header */
-    char *canonical;     /* from the header (malloc'ed, caller frees), or NULL */
+    char *canonical;     /* from the header (malloc'ed, journal_scan_free), or NULL */
+    char *text;          /* the job file's bytes from the header (malloc'ed, NUL-terminated),
+                            or NULL for a journal from before they were kept */
+    size_t text_len;
+    int header_repaired; /* a header copy was damaged: the other one, or the job, stood in
+                            (journal_open then writes both copies again) */
+    uint64_t header_bytes; /* bytes of the header and its copy at the start of the file */
     size_t n_records;    /* good point records */
     size_t n_bad;        /* records dropped: bad CRC, bad frame, truncated */
     uint64_t good_bytes; /* offset just past the last good record */
@@ -35,9 +43,24 @@ typedef int (*ls_journal_fn)(const unsigned char *payload, size_t len, void *arg
  * magic that starts a record with a valid CRC. */
 int journal_read(const char *path, ls_journal_fn fn, void *arg, struct ls_journal_scan *scan);
 
-/* Create a new journal (truncating) with its header, synced. */
-int journal_create(const char *path, uint64_t job_hash, const char *canonical,
-                   struct ls_journal **out);
+/* What the current job would write as its header: lets journal_read_hinted accept a header
+ * whose two copies are both damaged (or a version-1 journal's one copy) when it is this job's. */
+struct ls_journal_hint {
+    uint64_t hash;
+    const char *canonical;
+    const char *text;
+    size_t text_len;
+};
+int journal_read_hinted(const char *path, const struct ls_journal_hint *hint, ls_journal_fn fn,
+                        void *arg, struct ls_journal_scan *scan);
+
+/* Free what a scan holds (canonical, text); safe twice. */
+void journal_scan_free(struct ls_journal_scan *scan);
+
+/* Create a new journal (truncating) with its header (the job hash, canonical text and the job
+ * file's bytes text[text_len]) written twice, synced. */
+int journal_create(const char *path, uint64_t job_hash, const char *canonical, const char *text,
+                   size_t text_len, struct ls_journal **out);
 
 /* Open an existing journal for appending. A torn tail (bytes after scan->good_bytes when the last
  * record is incomplete) is cut off first, so new records never follow garbage. */

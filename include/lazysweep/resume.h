@@ -27,6 +27,8 @@ struct ls_resume {
     double verify_seconds;      /* ... in this many seconds */
     size_t rewritten;           /* rows that differed from their journal record (rewritten) */
     size_t reset;               /* finished rows without a journal record, reset to pending */
+    size_t fixed;               /* values of /grid, /point, /trajectories/step, /job that
+                                   differed from the job (rewritten) */
     int rebuilt;                /* 1 if the file was rebuilt from the journal */
     int created;                /* 1 if this is a new sweep */
 };
@@ -36,6 +38,16 @@ struct ls_resume {
  * the caller exits 2. `fresh` deletes both first. */
 int resume_open(const struct ls_job *job, const char *out, int fresh, const int64_t *steps,
                 size_t T, const char *versions, struct ls_resume *rs, char *msg, size_t len);
+
+/* `lazysweep verify`: the checks resume_open makes — every row against the journal, and what the
+ * job determines against the job (store_check_fixed) — on a file that is left as it is: no
+ * journal, file or lock is written. Each difference goes to fn with its dataset and row;
+ * *n_diff counts them (0: consistent). A file that cannot be opened is one difference (a rerun
+ * rebuilds it). LS_ENOTFOUND (msg) without a journal, LS_EMISMATCH (msg) for a journal of
+ * another experiment. rs gets the counts; release it with resume_close. */
+int resume_verify(const struct ls_job *job, const char *out, const int64_t *steps, size_t T,
+                  ls_store_diff_fn fn, void *arg, struct ls_resume *rs, size_t *n_diff,
+                  char *msg, size_t len);
 
 /* Close journal and file (cleanly) and free; safe twice. */
 void resume_close(struct ls_resume *rs);

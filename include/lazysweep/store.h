@@ -30,6 +30,35 @@ int store_create(const char *path, const struct ls_job *job, const int64_t *step
  * flags after a kill, truncation, bit flips): the caller then rebuilds it from the journal. */
 int store_open(const char *path, const struct ls_job *job, size_t T, struct ls_store **out);
 
+/* store_open for reading only (`lazysweep verify`): the file is not changed. */
+int store_open_readonly(const char *path, const struct ls_job *job, size_t T,
+                        struct ls_store **out);
+
+/* ---- what the job determines (store_check.c) ----
+ * /grid/<axis> (values and `swept`), /point, /trajectories/step, /job, the root attributes format,
+ * job_name, job_hash and job_canonical, and the dimension scales are checked against the job.
+ * Each difference goes to fn: the dataset ("/grid/depth", "/@job_name" for an attribute), the
+ * row (-1: not a row), and what differs. */
+typedef void (*ls_store_diff_fn)(void *arg, const char *dataset, int64_t row, const char *what);
+
+struct ls_store_expect {
+    const int64_t *steps; /* [T] the logged steps */
+    const char *job_text; /* the bytes /job must hold, or NULL: not checked */
+    size_t job_len;
+};
+
+/* With `repair`, values that differ are written again in place; a difference that cannot be
+ * written in SWMR mode (an attribute, /job of another length, a type, a dimension scale) returns
+ * LS_ECORRUPT, and the caller rebuilds the file. *n_diff counts the differences (rows and
+ * attributes). */
+int store_check_fixed(struct ls_store *s, const struct ls_job *job,
+                      const struct ls_store_expect *e, int repair, ls_store_diff_fn fn,
+                      void *arg, size_t *n_diff);
+
+/* The bytes of /job of a results file, *text malloc'ed and NUL-terminated (`lazysweep verify`
+ * loads the job from them when the journal does not hold it). */
+int store_read_job_text(const char *path, char **text, size_t *len);
+
 /* Status of every row, status[n_points]. */
 int store_read_status(struct ls_store *s, uint8_t *status);
 

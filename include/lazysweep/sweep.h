@@ -18,6 +18,7 @@ enum ls_exit {
     LS_EXIT_INTERNAL = 1,   /* internal error */
     LS_EXIT_USAGE = 2,      /* bad usage or bad job file, changed experiment, locked output */
     LS_EXIT_INCOMPLETE = 3, /* stopped early: rerun the same command to resume */
+    LS_EXIT_DIFFERS = 4,    /* lazysweep verify: the file differs from its journal or job */
 };
 
 struct ls_sweep_opts {

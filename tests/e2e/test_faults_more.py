@@ -173,7 +173,7 @@ def test_kill9_worker_30_random_instants(tmp_path, kill_ref):
 # ---- damaged journals ------------------------------------------------------------------------
 
 def record_spans(path):
-    """(offset, length) of every well-formed record frame, header first."""
+    """(offset, length) of every well-formed record frame, the header's two copies first."""
     data = Path(path).read_bytes()
     spans, off = [], 0
     while off + 12 <= len(data):
@@ -192,7 +192,7 @@ def test_torn_and_bitflipped_journal_records_rerun_only_their_points(tmp_path):
     jpath = str(out) + ".journal"
     recs = journal_records(jpath)
     assert len(recs) == N_SMALL
-    spans = record_spans(jpath)[1:]  # point records
+    spans = record_spans(jpath)[2:]  # point records
     data = bytearray(Path(jpath).read_bytes())
     damaged = []
     for i, where in ((5, "payload"), (17, "length"), (30, "magic"), (41, "crc")):

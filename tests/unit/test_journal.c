@@ -21,6 +21,10 @@
 #define FRAME 12 /* "LSJR" | u32 length | u32 CRC */
 #define HASH 0x0123456789abcdefULL
 #define CANON "a=1\nb=two\n"
+#define TEXT "a: 1  # the job file\nb: two\n"
+/* The header record: frame, tag, version, hash, u32 canonical length, canonical, text. */
+#define HEADER_REC (FRAME + 20 + strlen(CANON) + strlen(TEXT))
+#define HEADER_BYTES (2 * HEADER_REC) /* written twice */
 
 static char dir[64];
 static char path[128];
@@ -71,8 +75,8 @@ static int collect(const unsigned char *p, size_t len, void *arg)
 static void write_journal(size_t n, uint64_t *offs)
 {
     struct ls_journal *j = NULL;
-    assert_int_equal(journal_create(path, HASH, CANON, &j), LS_OK);
-    uint64_t off = FRAME + 16 + strlen(CANON);
+    assert_int_equal(journal_create(path, HASH, CANON, TEXT, strlen(TEXT), &j), LS_OK);
+    uint64_t off = HEADER_BYTES;
     unsigned char *buf = malloc(80000); /* > largest rec_size */
     for (size_t i = 0; i < n; i++) {
         size_t len = rec_size(i);
@@ -156,14 +160,14 @@ static void test_round_trip(void **state)
     assert_string_equal(scan.canonical, CANON);
     assert_int_equal(scan.good_bytes, scan.file_bytes);
     assert_int_equal(scan.file_bytes, file_size());
-    free(scan.canonical);
+    journal_scan_free(&scan);
 
     /* Reopen (nothing to cut) and append one more: all N_REC + 1 read back. */
     append_one(N_REC, &scan);
     scan_file(s, &scan, LS_OK);
     expect_all_but(s, N_REC + 1, N_REC + 1);
     assert_int_equal(scan.n_bad, 0);
-    free(scan.canonical);
+    journal_scan_free(&scan);
     free(s);
 }
 
@@ -178,7 +182,7 @@ static void test_torn_tail(void **state)
     expect_all_but(s, 99, 99);
     assert_int_equal(scan.n_bad, 1);
     assert_true(scan.good_bytes < scan.file_bytes);
-    free(scan.canonical);
+    journal_scan_free(&scan);
 
     /* journal_open cuts the torn record; a new record 99 then follows record 98 cleanly. */
     append_one(99, &scan);
@@ -186,7 +190,7 @@ static void test_torn_tail(void **state)
     expect_all_but(s, 100, 100);
     assert_int_equal(scan.n_bad, 0);
     assert_int_equal(scan.good_bytes, file_size());
-    free(scan.canonical);
+    journal_scan_free(&scan);
     free(s);
 }
 
@@ -202,14 +206,14 @@ static void test_bit_flip_middle(void **state)
     expect_all_but(s, 100, 50);
     assert_int_equal(scan.n_bad, 1);
     assert_int_equal(scan.good_bytes, scan.file_bytes); /* later records are good */
-    free(scan.canonical);
+    journal_scan_free(&scan);
 
     /* A bad record in the middle is not a torn tail: appending keeps every later record. */
     append_one(100, &scan);
     scan_file(s, &scan, LS_OK);
     assert_int_equal(s->n, 100);
     assert_int_equal(s->idx[99], 100);
-    free(scan.canonical);
+    journal_scan_free(&scan);
     free(s);
 }
 
@@ -231,14 +235,14 @@ static void test_length_flip(void **state)
         scan_file(s, &scan, LS_OK);
         expect_all_but(s, 100, 50);
         assert_int_equal(scan.n_bad, 1);
-        free(scan.canonical);
+        journal_scan_free(&scan);
     }
     /* The magic itself damaged: same outcome. */
     write_journal(100, offs);
     patch(offs[50], 0x01);
     scan_file(s, &scan, LS_OK);
     expect_all_but(s, 100, 50);
-    free(scan.canonical);
+    journal_scan_free(&scan);
     free(s);
 }
 
@@ -260,11 +264,32 @@ static void test_missing_and_bad_header(void **state)
     fclose(f);
     scan_file(s, &scan, LS_ECORRUPT);
 
-    /* A header with a flipped bit fails its CRC: nothing after it is trusted. */
+    /* A flipped bit in either copy of the header costs nothing: the other copy stands in. */
+    for (int copy = 0; copy < 2; copy++) {
+        write_journal(10, NULL);
+        patch((uint64_t)copy * HEADER_REC + FRAME + 9, 0x80);
+        scan_file(s, &scan, LS_OK);
+        assert_int_equal(scan.header_repaired, 1);
+        assert_int_equal(scan.job_hash, HASH);
+        assert_string_equal(scan.canonical, CANON);
+        assert_string_equal(scan.text, TEXT);
+        expect_all_but(s, 10, 10);
+        journal_scan_free(&scan);
+    }
+    /* Both copies damaged: nothing after them is trusted, unless the job re-derives it. */
     write_journal(10, NULL);
     patch(FRAME + 9, 0x80);
+    patch(HEADER_REC + 2, 0x01);
     scan_file(s, &scan, LS_ECORRUPT);
     assert_int_equal(s->n, 0);
+    const struct ls_journal_hint hint = {HASH, CANON, TEXT, strlen(TEXT)};
+    memset(s, 0, sizeof *s);
+    assert_int_equal(journal_read_hinted(path, &hint, collect, s, &scan), LS_OK);
+    assert_int_equal(scan.header_repaired, 1);
+    expect_all_but(s, 10, 10);
+    journal_scan_free(&scan);
+    const struct ls_journal_hint other = {HASH + 1, CANON, TEXT, strlen(TEXT)};
+    assert_int_equal(journal_read_hinted(path, &other, collect, s, &scan), LS_ECORRUPT);
 
     /* A file that starts with a point record instead of the header. */
     uint64_t offs[10];
@@ -301,7 +326,7 @@ static void test_callback_stops_and_sync(void **state)
     assert_int_equal(journal_read(path, NULL, NULL, &scan), LS_OK);
     assert_int_equal(scan.n_records, 10);
     assert_int_equal(journal_open(path, &scan, &j), LS_OK);
-    free(scan.canonical);
+    journal_scan_free(&scan);
     assert_int_equal(journal_sync(j, 0), LS_OK);    /* nothing dirty: no-op */
     assert_int_equal(journal_append(j, "\1\0\0\0\12\0\0\0", 8), LS_OK);
     assert_int_equal(journal_sync(j, 3600), LS_OK); /* interval not elapsed */
