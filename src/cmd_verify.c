@@ -17,6 +17,7 @@
 #include "lazysweep/store.h"
 #include "lazysweep/sweep.h"
 #include "lazysweep/train.h"
+#include "lazysweep/usage.h"
 
 #define VERIFY_SHOWN 10     /* rows printed per dataset */
 #define VERIFY_DATASETS 128 /* datasets whose counts are kept */
@@ -156,10 +157,13 @@ int cmd_verify(int argc, char **argv)
             fputs(verify_help, stdout);
             return LS_EXIT_OK;
         }
-    if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "lazysweep: verify takes one results file\n\n%s", verify_help);
-        return LS_EXIT_USAGE;
-    }
+    if (argc == 2 && argv[1][0] == '-')
+        return usage_bad_option("verify", verify_help, argv[1]);
+    if (argc != 2)
+        return usage_fail("verify", "verify takes one results file");
+    int code = usage_check_results_file("verify", argv[1]);
+    if (code >= 0)
+        return code;
     if (lock_held(argv[1], who, sizeof who)) {
         fprintf(stderr, "lazysweep: %s: a sweep is running on it (%s); verify it once that has "
                         "stopped\n", argv[1], who);

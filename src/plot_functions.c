@@ -17,7 +17,7 @@
 static int file_job(const char *path, struct ls_job *job)
 {
     char *text = NULL, err[LS_ERR_MAX];
-    int rc = store_read_job_text(path, &text);
+    int rc = store_read_job_text(path, &text, NULL);
     if (rc == LS_OK)
         rc = cfg_parse(path, text, strlen(text), job, err, sizeof err);
     if (rc != LS_OK)

@@ -994,18 +994,26 @@ cleanup:
     return rc;
 }
 
-int store_read_job_text(const char *path, char **text)
+int store_read_job_text(const char *path, char **text, size_t *len)
 {
     int rc = LS_OK;
     hid_t file = H5I_INVALID_HID, dset = H5I_INVALID_HID, type = H5I_INVALID_HID;
     *text = NULL;
+    if (len)
+        *len = 0;
     LS_CALL(open_reader(path, &file));
     H5_CHECK(dset = H5Dopen2(file, "job", H5P_DEFAULT), LS_ECORRUPT);
     H5_CHECK(type = H5Dget_type(dset), LS_ECORRUPT);
+    if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) != 0) {
+        rc = LS_ECORRUPT; /* /job is always a fixed-length string */
+        goto cleanup;
+    }
     size_t n = H5Tget_size(type);
     *text = calloc(n + 1, 1);
     LS_CHECK_ALLOC(*text);
     H5_CALL(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *text));
+    if (len)
+        *len = strnlen(*text, n);
 cleanup:
     if (rc != LS_OK) {
         free(*text);

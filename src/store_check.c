@@ -327,35 +327,3 @@ int store_check_fixed(struct ls_store *s, const struct ls_job *job,
         rc = LS_ECORRUPT;
     return rc;
 }
-
-int store_read_job_text(const char *path, char **text, size_t *len)
-{
-    int rc = LS_OK;
-    hid_t file = H5I_INVALID_HID, dset = H5I_INVALID_HID, type = H5I_INVALID_HID;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    *text = NULL;
-    *len = 0;
-    file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0)
-        file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
-    H5_CHECK(file, LS_ECORRUPT);
-    H5_CHECK(dset = H5Dopen2(file, "/job", H5P_DEFAULT), LS_ECORRUPT);
-    H5_CHECK(type = H5Dget_type(dset), LS_ECORRUPT);
-    STORE_REQUIRE(H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) == 0,
-                  LS_ECORRUPT, "/job is not a fixed-length string");
-    size_t size = H5Tget_size(type);
-    *text = calloc(size + 1, 1);
-    LS_CHECK_ALLOC(*text);
-    H5_CHECK(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *text), LS_ECORRUPT);
-    *len = strnlen(*text, size);
-cleanup:
-    if (rc != LS_OK) {
-        free(*text);
-        *text = NULL;
-    }
-    H5Eclear2(H5E_DEFAULT);
-    h5_close(&type);
-    h5_close(&dset);
-    h5_close(&file);
-    return rc;
-}

@@ -55,8 +55,9 @@ int store_check_fixed(struct ls_store *s, const struct ls_job *job,
                       const struct ls_store_expect *e, int repair, ls_store_diff_fn fn,
                       void *arg, size_t *n_diff);
 
-/* The bytes of /job of a results file, *text malloc'ed and NUL-terminated (`lazysweep verify`
- * loads the job from them when the journal does not hold it). */
+/* The bytes of /job of a results file (also while a sweep writes it), *text malloc'ed and
+ * NUL-terminated, *len its length (len may be NULL) (`lazysweep verify` loads the job from them
+ * when the journal does not hold it; `report --functions` reads the data set from them). */
 int store_read_job_text(const char *path, char **text, size_t *len);
 
 /* Status of every row, status[n_points]. */
@@ -105,10 +106,6 @@ int store_summary(const char *path, struct ls_store_summary *sum);
  * *data malloc'ed [*n]; for `report`. A 2-D dataset (/trajectories/<name>) comes back
  * flattened row-major, *n = N * T. LS_ENOTFOUND if absent. */
 int store_read_column(const char *path, const char *dataset, double **data, size_t *n);
-
-/* /job of a results file (also while a sweep writes it): the job file's exact bytes, *text
- * malloc'ed and NUL-terminated. */
-int store_read_job_text(const char *path, char **text);
 
 /* ---- reading by rows, for `report` and `export` ----
  * A reader holds a results file open (SWMR-read first, so a running sweep can be read; LS_ELOCKED

@@ -44,7 +44,8 @@ def test_unrelated_word_gets_no_suggestion():
     assert "did you mean" not in line
 
 
-@pytest.mark.parametrize("name", ["run", "plan", "status", "submit", "report", "export", "data"])
+@pytest.mark.parametrize("name", ["run", "plan", "status", "submit", "report", "export", "data",
+                                  "verify"])
 def test_help_command_prints_that_commands_help(name):
     r = lazysweep("help", name)
     assert r.returncode == 0, r.stderr
@@ -56,7 +57,8 @@ def test_help_of_unknown_command():
     one_line_error(lazysweep("help", "rnu"), "did you mean 'run'")
 
 
-@pytest.mark.parametrize("cmd", [["status"], ["report"], ["export", "--csv", "out.csv"]])
+@pytest.mark.parametrize("cmd", [["status"], ["report"], ["export", "--csv", "out.csv"],
+                                 ["verify"]])
 def test_job_file_given_as_results_file(cmd, tmp_path):
     job = tmp_path / "quickstart.yaml"
     shutil.copy(JOBS / "quickstart.yaml", job)
