@@ -68,8 +68,9 @@ int diag_check(const struct ls_job *job, const char **key, char *msg, size_t len
     int64_t n = job->data.n_train;
     if (any_probe && job->diag.probe_size > n) {
         *key = "probe.size";
-        snprintf(msg, len, "probe.size %lld is more than the %lld training samples",
-                 (long long)job->diag.probe_size, (long long)n);
+        snprintf(msg, len, "probe.size %lld (128 when not given) is more than the %lld training "
+                 "samples: set probe.size to at most %lld", (long long)job->diag.probe_size,
+                 (long long)n, (long long)n);
         return LS_EJOB;
     }
     if (any_conf && 2 * job->diag.confusion_batch > n) {
