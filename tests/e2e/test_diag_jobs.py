@@ -46,7 +46,7 @@ def test_gradient_confusion_small(tmp_path):
         assert np.all(f["status"][()] == 1)
         m = {k: f["metrics"][k][()] for k in f["metrics"]}
         cos = f["vectors/grad_cosines"][()]
-        assert cos.shape[1] == 10 and np.all(np.abs(cos) <= 1)
+        assert cos.shape[1] == 6 and np.all(np.abs(cos) <= 1)
         assert np.array_equal(cos.min(axis=1), m["grad_cos_min"])
         assert np.allclose(cos.mean(axis=1), m["grad_cos_mean"], rtol=0, atol=1e-15)
         assert np.allclose(np.percentile(cos, 5, axis=1), m["grad_cos_p05"], rtol=0, atol=1e-15)
