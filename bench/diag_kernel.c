@@ -66,8 +66,8 @@ static void explicit_layer(const double *D, const double *A, size_t P, size_t in
                 g[o * in + k] = mult * D[i * out + o] * A[i * in + k];
         memcpy(g + in * out, D + i * out, out * sizeof *g);
     }
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)P, (int)cols, 1.0, G, (int)cols,
-                1.0, K, (int)P);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)P, (int)cols, 1.0, G, (int)cols, 1.0,
+                K, (int)P);
 }
 
 static void explicit_kernel(struct jac *j, const double *theta, const double *X, size_t P,
@@ -130,7 +130,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < P * P; i++)
         diff = fmax(diff, fabs(K1[i] - K2[i]) / scale);
     printf("diag_kernel 784-256-256-10 P %zu gram_s %.4f explicit_s %.3f speedup %.1f "
-           "max_rel_diff %.2e\n", P, best, naive, naive / best, diff);
+           "max_rel_diff %.2e\n",
+           P, best, naive, naive / best, diff);
     free(K1);
     free(K2);
     free(G);

@@ -16,20 +16,32 @@ struct confusion {
     struct jac *j;
     const double *theta0;
     size_t n, B, pairs, np;
-    struct ls_rng rng;  /* continues across logged steps */
-    size_t *perm;       /* [n] */
-    size_t *rows;       /* [pairs][2][B] */
-    double *Xb, *yb;    /* [B][d], [B] */
-    double *dF;         /* [B][C] */
-    double *g[2];       /* [np] the two batch gradients */
-    double *cos;        /* [pairs] */
-    double *sorted;     /* [pairs] */
+    struct ls_rng rng; /* continues across logged steps */
+    size_t *perm;      /* [n] */
+    size_t *rows;      /* [pairs][2][B] */
+    double *Xb, *yb;   /* [B][d], [B] */
+    double *dF;        /* [B][C] */
+    double *g[2];      /* [np] the two batch gradients */
+    double *cos;       /* [pairs] */
+    double *sorted;    /* [pairs] */
 };
 
-const double *confusion_cosines(const struct confusion *c) { return c->cos; }
-const size_t *confusion_rows(const struct confusion *c) { return c->rows; }
-size_t confusion_pairs(const struct confusion *c) { return c->pairs; }
-size_t confusion_batch(const struct confusion *c) { return c->B; }
+const double *confusion_cosines(const struct confusion *c)
+{
+    return c->cos;
+}
+const size_t *confusion_rows(const struct confusion *c)
+{
+    return c->rows;
+}
+size_t confusion_pairs(const struct confusion *c)
+{
+    return c->pairs;
+}
+size_t confusion_batch(const struct confusion *c)
+{
+    return c->B;
+}
 
 void confusion_destroy(struct confusion **cp)
 {
@@ -50,8 +62,8 @@ void confusion_destroy(struct confusion **cp)
     *cp = NULL;
 }
 
-int confusion_create(const struct ls_job *job, const struct ls_data *data,
-                     const struct ls_model *m, const double *theta0, struct confusion **out)
+int confusion_create(const struct ls_job *job, const struct ls_data *data, const struct ls_model *m,
+                     const double *theta0, struct confusion **out)
 {
     int rc = LS_OK;
     struct confusion *c = calloc(1, sizeof *c);

@@ -18,11 +18,11 @@ static const char *const vectors[] = {DIAG_VECTORS NULL};
 
 struct diag {
     size_t np;
-    double *theta0;                 /* [np] */
-    double *last;                   /* [np] parameters the values below belong to */
-    int probe_fresh, conf_fresh;    /* values computed at `last` */
-    struct probe *probe;            /* NULL: no probe metric asked for */
-    struct confusion *conf;         /* NULL: no confusion metric or vector */
+    double *theta0;              /* [np] */
+    double *last;                /* [np] parameters the values below belong to */
+    int probe_fresh, conf_fresh; /* values computed at `last` */
+    struct probe *probe;         /* NULL: no probe metric asked for */
+    struct confusion *conf;      /* NULL: no confusion metric or vector */
     struct probe_values pv;
     struct confusion_values cv;
 };
@@ -35,7 +35,10 @@ static int in_list(const char *name, const char *const *list)
     return 0;
 }
 
-int diag_has_metric(const char *name) { return in_list(name, names); }
+int diag_has_metric(const char *name)
+{
+    return in_list(name, names);
+}
 
 /* What the job asks for: PROBE_* bits, and whether any probe or confusion value. */
 static unsigned probe_wants(const struct ls_job *job, int *any_probe, int *any_conf)
@@ -68,23 +71,28 @@ int diag_check(const struct ls_job *job, const char **key, char *msg, size_t len
     int64_t n = job->data.n_train;
     if (any_probe && job->diag.probe_size > n) {
         *key = "probe.size";
-        snprintf(msg, len, "probe.size %lld (128 when not given) is more than the %lld training "
-                 "samples: set probe.size to at most %lld", (long long)job->diag.probe_size,
-                 (long long)n, (long long)n);
+        snprintf(msg, len,
+                 "probe.size %lld (128 when not given) is more than the %lld training "
+                 "samples: set probe.size to at most %lld",
+                 (long long)job->diag.probe_size, (long long)n, (long long)n);
         return LS_EJOB;
     }
     if (any_conf && 2 * job->diag.confusion_batch > n) {
         *key = "confusion.batch";
-        snprintf(msg, len, "two disjoint mini-batches of confusion.batch %lld need %lld training "
-                 "samples, the data has %lld", (long long)job->diag.confusion_batch,
-                 (long long)(2 * job->diag.confusion_batch), (long long)n);
+        snprintf(msg, len,
+                 "two disjoint mini-batches of confusion.batch %lld need %lld training "
+                 "samples, the data has %lld",
+                 (long long)job->diag.confusion_batch, (long long)(2 * job->diag.confusion_batch),
+                 (long long)n);
         return LS_EJOB;
     }
     if ((want & PROBE_SAMPLE) && loss_find(job->train.loss, &loss) == LS_OK &&
         !loss_decomposable(loss)) {
         *key = "train.loss";
-        snprintf(msg, len, "sample_confusion and sample_cos_min need a loss that is a mean over "
-                 "samples, not '%s'", job->train.loss);
+        snprintf(msg, len,
+                 "sample_confusion and sample_cos_min need a loss that is a mean over "
+                 "samples, not '%s'",
+                 job->train.loss);
         return LS_EJOB;
     }
     return LS_OK;

@@ -10,8 +10,14 @@
 
 #include "lazysweep/error.h"
 
-static size_t fan_in(const struct jac *j, size_t l) { return l == 0 ? j->s.d : j->s.width; }
-static size_t fan_out(const struct jac *j, size_t l) { return l == j->s.L ? j->s.C : j->s.width; }
+static size_t fan_in(const struct jac *j, size_t l)
+{
+    return l == 0 ? j->s.d : j->s.width;
+}
+static size_t fan_out(const struct jac *j, size_t l)
+{
+    return l == j->s.L ? j->s.C : j->s.width;
+}
 
 size_t jac_layer_params(const struct jac *j, size_t l)
 {
@@ -96,8 +102,8 @@ static void linear(const struct jac *j, size_t l, double *Z, const double *A, co
                    const double *b, size_t n)
 {
     int in = (int)fan_in(j, l), o = (int)fan_out(j, l);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, o, in, j->s.mult[l], A, in, W,
-                in, 0.0, Z, o);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, o, in, j->s.mult[l], A, in, W, in,
+                0.0, Z, o);
     for (size_t i = 0; b && i < n; i++)
         for (size_t k = 0; k < (size_t)o; k++)
             Z[i * (size_t)o + k] += b[k];
@@ -160,7 +166,10 @@ void jac_forward(struct jac *j, const double *theta, const double *theta0, const
     }
 }
 
-static double *delta_view(const struct jac *j, size_t l) { return j->delta + l * j->cap * j->wide; }
+static double *delta_view(const struct jac *j, size_t l)
+{
+    return j->delta + l * j->cap * j->wide;
+}
 
 /* grad_W += mult·Δᵀ·A, grad_b += Δᵀ·1 for layer l of tower t. */
 static void add_layer_grad(const struct jac *j, size_t t, size_t l, const double *A, size_t n,
@@ -171,8 +180,8 @@ static void add_layer_grad(const struct jac *j, size_t t, size_t l, const double
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, in, (int)n, j->s.mult[l],
                 delta_view(j, l), o, A, in, 1.0, gW, in);
     if (j->s.bias)
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, o, 1.0, delta_view(j, l), o, j->ones, 1,
-                    1.0, gW + (size_t)in * (size_t)o, 1);
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, o, 1.0, delta_view(j, l), o, j->ones, 1, 1.0,
+                    gW + (size_t)in * (size_t)o, 1);
 }
 
 void jac_backward(struct jac *j, const double *theta, size_t t, const double *X, size_t n,

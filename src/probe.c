@@ -15,23 +15,35 @@
 struct probe {
     struct jac *j;
     unsigned want;
-    size_t P, np, hidden;   /* probe rows, parameters, T·L·width hidden units */
-    const double *theta0;   /* [np] */
-    size_t *idx;            /* [P] rows of the training set */
-    double *X, *y;          /* [P][d], [P] */
-    double *Y;              /* [P][P] target kernel YYᵀ */
-    double *f0, *fd;        /* [P][C] f(θ₀); scratch */
-    unsigned char *pat0;    /* [hidden][P] on/off at θ₀ */
-    double *K0, *K, *G;     /* [P][P] */
-    double *S, *tmp;        /* [L+1][P][P], [P][P] */
-    double *dF;             /* [P][C] */
-    double *v;              /* [np] θ − θ₀ */
+    size_t P, np, hidden; /* probe rows, parameters, T·L·width hidden units */
+    const double *theta0; /* [np] */
+    size_t *idx;          /* [P] rows of the training set */
+    double *X, *y;        /* [P][d], [P] */
+    double *Y;            /* [P][P] target kernel YYᵀ */
+    double *f0, *fd;      /* [P][C] f(θ₀); scratch */
+    unsigned char *pat0;  /* [hidden][P] on/off at θ₀ */
+    double *K0, *K, *G;   /* [P][P] */
+    double *S, *tmp;      /* [L+1][P][P], [P][P] */
+    double *dF;           /* [P][C] */
+    double *v;            /* [np] θ − θ₀ */
 };
 
-size_t probe_size(const struct probe *p) { return p->P; }
-const size_t *probe_index(const struct probe *p) { return p->idx; }
-const double *probe_kernel(const struct probe *p) { return p->K; }
-const double *probe_sample_gram(const struct probe *p) { return p->G; }
+size_t probe_size(const struct probe *p)
+{
+    return p->P;
+}
+const size_t *probe_index(const struct probe *p)
+{
+    return p->idx;
+}
+const double *probe_kernel(const struct probe *p)
+{
+    return p->K;
+}
+const double *probe_sample_gram(const struct probe *p)
+{
+    return p->G;
+}
 
 void probe_destroy(struct probe **pp)
 {

@@ -23,8 +23,8 @@ struct confusion_values {
 };
 
 /* theta0 (n_params) must outlive it (the centered model's f needs h(θ₀)). */
-int confusion_create(const struct ls_job *job, const struct ls_data *data,
-                     const struct ls_model *m, const double *theta0, struct confusion **out);
+int confusion_create(const struct ls_job *job, const struct ls_data *data, const struct ls_model *m,
+                     const double *theta0, struct confusion **out);
 void confusion_destroy(struct confusion **c);
 
 /* New draws, the cosines at theta on data's training rows, and their statistics. */

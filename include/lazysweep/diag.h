@@ -19,12 +19,12 @@
 #define DIAG_LAYER_MAX 10 /* weight_change_layer_0 … _9 */
 
 /* The metric names, for the family's list (a trailing comma each). */
-#define DIAG_METRICS                                                                           \
-    "weight_change", "weight_change_layer_0", "weight_change_layer_1", "weight_change_layer_2", \
-        "weight_change_layer_3", "weight_change_layer_4", "weight_change_layer_5",            \
-        "weight_change_layer_6", "weight_change_layer_7", "weight_change_layer_8",            \
-        "weight_change_layer_9", "activation_change", "ntk_change", "kernel_alignment",       \
-        "linearization_gap", "sample_confusion", "sample_cos_min", "grad_cos_min",            \
+#define DIAG_METRICS                                                                               \
+    "weight_change", "weight_change_layer_0", "weight_change_layer_1", "weight_change_layer_2",    \
+        "weight_change_layer_3", "weight_change_layer_4", "weight_change_layer_5",                 \
+        "weight_change_layer_6", "weight_change_layer_7", "weight_change_layer_8",                 \
+        "weight_change_layer_9", "activation_change", "ntk_change", "kernel_alignment",            \
+        "linearization_gap", "sample_confusion", "sample_cos_min", "grad_cos_min",                 \
         "grad_cos_mean", "grad_cos_p05", "grad_cos_negative",
 /* The stored vectors (`store:`), likewise. */
 #define DIAG_VECTORS "grad_cosines", "confusion_batches", "probe_index",

@@ -32,8 +32,8 @@ struct opts {
     double alpha;
 };
 
-static const struct opts base = {"tanh", "standard", "weights", "gaussian", "he", 1, 0, 2, 6, 0,
-                                 1.0};
+static const struct opts base = {"tanh", "standard", "weights", "gaussian", "he", 1,
+                                 0,      2,          6,         0,          1.0};
 
 static void make_job(struct ls_job *job, const struct opts *o, int64_t P)
 {
@@ -65,7 +65,8 @@ static struct ls_data *make_data(size_t n, size_t d, size_t classes)
 {
     struct ls_data *D = calloc(1, sizeof *D);
     assert_non_null(D);
-    *D = (struct ls_data){.n = n, .d = d,
+    *D = (struct ls_data){.n = n,
+                          .d = d,
                           .task = classes ? LS_TASK_CLASSES : LS_TASK_REGRESSION,
                           .n_classes = classes};
     D->X = malloc(n * d * sizeof *D->X);
@@ -176,8 +177,8 @@ static void check_kernel_explicit(const struct opts *o)
     size_t at = 0;
     double err = max_rel(K, R, P * P, &at);
     if (err > 1e-12)
-        print_error("%s %s %s bias %d anti %d: K %.17g vs JJᵀ %.17g (rel %.3g)\n", o->act,
-                    o->param, o->mode, o->bias, o->antisym, K[at], R[at], err);
+        print_error("%s %s %s bias %d anti %d: K %.17g vs JJᵀ %.17g (rel %.3g)\n", o->act, o->param,
+                    o->mode, o->bias, o->antisym, K[at], R[at], err);
     assert_true(err <= 1e-12);
     free(J);
     free(K);
