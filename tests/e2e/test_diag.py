@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import run, write_job
+from conftest import assert_same_bytes, datasets, run, write_job
 from mlp_numpy import Net, loss
 
 DIAG = ("weight_change, weight_change_layer_0, weight_change_layer_1, weight_change_layer_2, "
@@ -187,3 +187,21 @@ def test_diagnostics_match_numpy(tmp_path, case):
         assert got[m] == last[m] or (np.isnan(got[m]) and np.isnan(last[m]))
         assert abs(got[m] - want) <= 1e-9 * max(abs(want), 1e-3), (m, got[m], want)
     assert ref["weight_change"] > 1e-3 and ref["ntk_change"] > 1e-6  # the case moved
+
+
+def test_diagnostics_do_not_depend_on_ranks(tmp_path):
+    """A grid of points on 1 and on 3 ranks: every metric, trajectory and stored vector of the
+    diagnostics (their draws included) is the same, byte for byte."""
+    c = {**BASE, **CASES["momentum_ce_output"]}
+    make_data(c, tmp_path / "data.h5")
+    text = JOB.format(file=tmp_path / "data.h5", metrics=DIAG, batch=", batch_size: 8",
+                      store=", grad_cosines, confusion_batches, probe_index", **c)
+    job = write_job(tmp_path, text + "grid:\n  init_scale: [0.5, 2.0]\n  seed: [0, 1]\n")
+    got = []
+    for ranks in (1, 3):
+        out = tmp_path / f"r{ranks}.h5"
+        r = run(job, out, ranks=ranks)
+        assert r.returncode == 0, r.stderr
+        got.append(datasets(out, groups=("metrics", "trajectories", "vectors")))
+    assert "vectors/confusion_batches" in got[0] and got[0]["status"].size == 4
+    assert_same_bytes(*got)
