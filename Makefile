@@ -91,6 +91,8 @@ bench:
 	$(MAKE) all
 	@sh bench/sweep_throughput.sh
 	@sh bench/mlp_bench.sh $(BUILD)/bench/mlp_speed
+	@OPENBLAS_NUM_THREADS=1 $(BUILD)/bench/diag_kernel
+	@sh bench/diag_overhead.sh $(BUILD)/lazysweep
 
 # Sanitizer builds in their own directories; the unit tests and the bad-job corpus run under them.
 asan:

@@ -72,6 +72,10 @@ static const char *const spline_refs[] = {"full", "span", NULL};
 
 /* Sorted by path: the canonical text lists keys in this order. */
 const struct key_def cfgi_keys[] = {
+    {.path = "confusion.batch", .type = LS_T_INT, .off = OFF(diag.confusion_batch), .imin = 1,
+     .imax = 1000000, .def = 128, .family = "mlp"},
+    {.path = "confusion.pairs", .type = LS_T_INT, .off = OFF(diag.confusion_pairs), .imin = 1,
+     .imax = 100000, .def = 100, .family = "mlp"},
     {.path = "data.classes", .type = LS_T_INT, .off = OFF(data.classes), .imin = 0, .imax = 9,
      .flags = K_SEQ | K_DISTINCT, KIND(k_fmnist), .no_axis = LIST_AXIS},
     {.path = "data.dim", .type = LS_T_INT, .off = OFF(data.dim), .imin = 1, .imax = 1000000000,
@@ -154,6 +158,8 @@ const struct key_def cfgi_keys[] = {
      .imax = 1000000000, .def = 1, .canon = "width"},
     {.path = "name", .type = LS_T_STR, .off = OFF(name), .flags = K_REQUIRED | K_IDENT,
      .no_axis = "it names the whole sweep"},
+    {.path = "probe.size", .type = LS_T_INT, .off = OFF(diag.probe_size), .imin = 2,
+     .imax = 4096, .def = 128, .family = "mlp"},
     {.path = "seed", .type = LS_T_INT, .off = OFF(seed), .imin = 0, .imax = INT64_MAX, .def = 0,
      .no_axis = "the master seed is fixed; the axis 'seed' sweeps the per-point seed"},
     /* The spline metrics' grid (mlp on points1d; docs/spline.md). */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lazysweep/diag.h"
 #include "lazysweep/error.h"
 #include "lazysweep/loss.h"
 #include "lazysweep/mlp_spline.h"
@@ -63,6 +64,7 @@ struct mlp {
     const double *fwd_X;    /* rows whose whole forward pass acts and logits hold, for */
     size_t fwd_n;           /* ... mlp_descend (NULL: none; any other pass clears it) */
     struct mlp_spline *spline; /* the spline reference (1-D jobs that ask for it), or NULL */
+    struct diag *diag;      /* diagnostics the job asked for (diag.h), or NULL */
 };
 
 static size_t fan_in(const struct mlp *p, size_t l) { return l == 0 ? p->d : p->width; }
@@ -393,6 +395,8 @@ static int metric_of(const struct mlp *p, const char *what, const double *f, con
 static int mlp_eval(struct ls_model *m, const struct ls_data *d, const char *name, double *out)
 {
     struct mlp *p = m->impl;
+    if (diag_has_metric(name))
+        return diag_eval(p->diag, m, d, name, out);
     int test = strncmp(name, "test_", 5) == 0;
     if (mlp_spline_metric(name))
         return mlp_spline_eval(p->spline, m, name, out);
@@ -416,6 +420,15 @@ size_t mlp_n_layers(const struct ls_model *m) { return ((const struct mlp *)m->i
 size_t mlp_n_towers(const struct ls_model *m) { return ((const struct mlp *)m->impl)->T; }
 size_t mlp_n_outputs(const struct ls_model *m) { return ((const struct mlp *)m->impl)->C; }
 size_t mlp_chunk_rows(const struct ls_model *m) { return ((const struct mlp *)m->impl)->chunk; }
+
+void mlp_get_spec(const struct ls_model *m, struct mlp_spec *out)
+{
+    const struct mlp *p = m->impl;
+    *out = (struct mlp_spec){.d = p->d, .width = p->width, .C = p->C, .L = p->L, .T = p->T,
+                             .act = (int)p->act, .slope = p->slope, .bias = p->bias, .c = p->c,
+                             .sign = {p->sign[0], p->sign[1]}, .centered = p->centered,
+                             .mult = p->mult, .loss = (int)p->loss, .task = (int)p->task};
+}
 
 /* Every view is strided by `chunk`, so a smaller value still fits the buffers sized at create. */
 int mlp_set_chunk_rows(struct ls_model *m, size_t rows)
@@ -619,6 +632,7 @@ static void mlp_destroy(struct ls_model **mp)
     struct ls_model *m = *mp;
     struct mlp *p = m->impl;
     if (p) {
+        diag_destroy(&p->diag);
         free(p->mult);
         free(p->W);
         free(p->w0);
@@ -759,6 +773,7 @@ static int mlp_create(const struct ls_job *job, const struct ls_data *data,
     }
     if (mlp_spline_wanted(job))
         LS_CALL(mlp_spline_create(job, m, data, &p->spline));
+    LS_CALL(diag_create(job, data, m, &p->diag)); /* keeps θ₀: after every change to the init */
     *out = m;
     m = NULL;
 cleanup:
@@ -808,8 +823,10 @@ static int mlp_check(const struct ls_job *job, const char **key, char *msg, size
     } else if (loss_check_task(loss, data_task(job, &classes), msg, len) != LS_OK) {
         *key = "train.loss";
     } else if ((rc = check_list(&job->model.weight_scale, job, "model.weight_scale", key, msg,
-                                len)) == LS_OK) {
-        rc = check_list(&job->model.bias_scale, job, "model.bias_scale", key, msg, len);
+                                len)) == LS_OK &&
+               (rc = check_list(&job->model.bias_scale, job, "model.bias_scale", key, msg, len)) ==
+                   LS_OK) {
+        rc = diag_check(job, key, msg, len);
     }
     return rc == LS_OK ? mlp_spline_check(job, key, msg, len) : rc;
 }
@@ -841,12 +858,13 @@ static size_t mlp_memory(const struct ls_job *job)
     double chunk = (double)chunk_of(&s, (size_t)fmin(n, 1e15));
     double doubles = np * (3.0 + s.centered) + chunk * (double)per_row(&s) + (double)wt_size(&s) +
                      (2.0 * n + nt) * (double)s.C + (double)(s.T * (s.L + 1)) * 6.0;
-    double bytes = doubles * sizeof(double) + sizeof(struct ls_model) + sizeof(struct mlp);
+    double bytes = doubles * sizeof(double) + sizeof(struct ls_model) + sizeof(struct mlp) +
+                   diag_memory(job, s.d, s.C);
     return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
 static const char *const mlp_vectors[] = {"params_init", "params_final", "function",
-                                          "reference", NULL};
+                                          "reference", DIAG_VECTORS NULL};
 
 /* params_*: the whole arena (n_params), as train.c copies it. */
 static size_t mlp_vector_len(const struct ls_job *job, const char *name)
@@ -855,20 +873,25 @@ static size_t mlp_vector_len(const struct ls_job *job, const char *name)
     if (strcmp(name, "params_init") == 0 || strcmp(name, "params_final") == 0)
         return (size_t)fmin(params_of(&s), (double)SIZE_MAX / 2);
     /* at least 1, so a bad spline grid reaches mlp_check and its message */
-    return mlp_spline_vector_name(name) ? maxz(mlp_spline_grid_len(job), 1) : 0;
+    if (mlp_spline_vector_name(name))
+        return maxz(mlp_spline_grid_len(job), 1);
+    return diag_vector_len(job, name);
 }
 
-/* params_* are copied by train.c; function and reference are the spline module's. */
+/* params_* are copied by train.c; function and reference are the spline module's, the
+ * diagnostics' vectors diag.c's. */
 static int mlp_vector(struct ls_model *m, const struct ls_data *d, const char *name, double *out)
 {
-    (void)d;
-    return mlp_spline_vector(((struct mlp *)m->impl)->spline, m, name, out);
+    struct mlp *p = m->impl;
+    if (mlp_spline_vector_name(name))
+        return mlp_spline_vector(p->spline, m, name, out);
+    return diag_vector(p->diag, m, d, name, out);
 }
 
 static const char *const mlp_metrics[] = {"train_loss",     "test_loss",   "train_accuracy",
                                           "test_accuracy",  "test_precision", "test_recall",
                                           "test_f1",        "steps",       "spline_distance",
-                                          "spline_distance_max", NULL};
+                                          "spline_distance_max", DIAG_METRICS NULL};
 static const char *const mlp_default_metrics[] = {"train_loss", "steps", NULL};
 
 const struct ls_model_ops mlp_ops = {

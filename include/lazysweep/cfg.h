@@ -137,6 +137,13 @@ struct ls_spline_cfg {
     char reference[LS_NAME_MAX]; /* "full" (affine part penalized) | "span" (∫ over the span) */
 };
 
+/* The diagnostics of the mlp family (diag.h): the probe set and the gradient-confusion draws. */
+struct ls_diag_cfg {
+    int64_t probe_size;      /* probe.size: P training inputs the probe metrics use */
+    int64_t confusion_pairs; /* confusion.pairs: pairs of disjoint mini-batches per logged step */
+    int64_t confusion_batch; /* confusion.batch: samples in each of those mini-batches */
+};
+
 struct ls_job {
     char path[4096];  /* job file path as given */
     char *text;       /* the job file's exact bytes, NUL-terminated */
@@ -149,6 +156,7 @@ struct ls_job {
     struct ls_data_cfg data;
     struct ls_train_cfg train;
     struct ls_spline_cfg spline;
+    struct ls_diag_cfg diag;
     size_t n_metrics;
     char metrics[LS_MAX_METRICS][LS_NAME_MAX]; /* final metrics, in file order */
     size_t n_traj;

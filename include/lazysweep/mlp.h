@@ -40,6 +40,22 @@ size_t mlp_n_layers(const struct ls_model *m);
 size_t mlp_n_towers(const struct ls_model *m);
 size_t mlp_n_outputs(const struct ls_model *m);
 
+/* The network's shape and choices, for code that runs its own passes over the same parameters
+ * (the diagnostics: diag.h). act: 0 relu, 1 leaky_relu, 2 tanh, 3 linear. */
+struct mlp_spec {
+    size_t d, width, C, L, T; /* input dim, hidden width, outputs, hidden layers, towers */
+    int act;                  /* 0 relu, 1 leaky_relu, 2 tanh, 3 linear */
+    double slope;             /* leaky_relu's slope for z < 0 */
+    int bias;                 /* biases on */
+    double c;                 /* output scale: α under scale_mode output, else 1 */
+    double sign[2];           /* tower signs: {1} or {√2/2, −√2/2} */
+    int centered;             /* f = c·(h(w) − h(w₀)) with one tower */
+    const double *mult;       /* [L+1] forward multiplier of W_l */
+    int loss;                 /* enum ls_loss */
+    int task;                 /* enum ls_task */
+};
+void mlp_get_spec(const struct ls_model *m, struct mlp_spec *out);
+
 /* Views of layer l of tower t; LS_EINVAL when out of range. */
 int mlp_layer(struct ls_model *m, size_t t, size_t l, struct mlp_layer *out);
 
