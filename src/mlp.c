@@ -20,6 +20,7 @@
 
 #include "lazysweep/error.h"
 #include "lazysweep/loss.h"
+#include "lazysweep/prune.h"
 #include "lazysweep/rng.h"
 
 #define ACT_BUDGET (1u << 22) /* doubles of activations one chunk may use (32 MiB) ... */
@@ -61,6 +62,8 @@ struct mlp {
     const double *test_X;   /* the test set test_out belongs to (NULL: cache empty) */
     const double *fwd_X;    /* rows whose whole forward pass acts and logits hold, for */
     size_t fwd_n;           /* ... mlp_descend (NULL: none; any other pass clears it) */
+    struct ls_prune *prune; /* pruning state (prune.h), or NULL */
+    const double *mask;     /* [n_params] 0 where pruned: gradients and steps keep those at 0 */
 };
 
 static size_t fan_in(const struct mlp *p, size_t l) { return l == 0 ? p->d : p->width; }
@@ -295,8 +298,12 @@ static double mlp_loss(struct ls_model *m, const struct ls_data *d, int grad)
             memset(m->grad, 0, m->n_params * sizeof *m->grad);
         return NAN;
     }
-    if (n > p->chunk && !loss_decomposable(p->loss))
-        return whole_batch_loss(p, d, grad);
+    if (n > p->chunk && !loss_decomposable(p->loss)) {
+        double L = whole_batch_loss(p, d, grad);
+        if (grad && p->mask)
+            prune_apply(p->mask, m->grad, m->n_params);
+        return L;
+    }
     double L = 0;
     for (size_t r = 0; r < n; r += p->chunk) {
         size_t k = minz(p->chunk, n - r);
@@ -309,6 +316,8 @@ static double mlp_loss(struct ls_model *m, const struct ls_data *d, int grad)
         p->fwd_X = d->X;
         p->fwd_n = n;
     }
+    if (grad && p->mask) /* pruned entries get no gradient: every optimizer leaves them at 0 */
+        prune_apply(p->mask, m->grad, m->n_params);
     return L;
 }
 
@@ -336,6 +345,8 @@ static int mlp_descend(struct ls_model *m, const struct ls_data *d, double lr)
     const struct sink to = {p->W, p->b, -lr, 1};
     for (size_t t = 0; t < p->T; t++)
         tower_backward(p, t, d->X, n, p->dlogits, &to);
+    if (p->mask) /* the products wrote updates at pruned entries too: back to 0 */
+        prune_apply(p->mask, m->params, m->n_params);
     p->fwd_X = NULL; /* the parameters moved */
     return LS_OK;
 }
@@ -392,6 +403,8 @@ static int mlp_eval(struct ls_model *m, const struct ls_data *d, const char *nam
 {
     struct mlp *p = m->impl;
     int test = strncmp(name, "test_", 5) == 0;
+    if (p->prune && prune_eval(p->prune, name, out) == LS_OK)
+        return LS_OK;
     if (!test && strncmp(name, "train_", 6) != 0)
         return LS_ENOTFOUND;
     size_t n = test ? d->n_test : d->n;
@@ -629,6 +642,7 @@ static void mlp_destroy(struct ls_model **mp)
         free(p->dlogits);
         free(p->test_out);
         free(p->test_params);
+        prune_destroy(&p->prune);
         free(p);
     }
     model_release(mp);
@@ -752,6 +766,12 @@ static int mlp_create(const struct ls_job *job, const struct ls_data *data,
         memcpy(p->w0, m->params, np * sizeof *m->params);
         carve(p, p->w0, p->W0, p->b0, 1);
     }
+    if (prune_wanted(job)) { /* pruned before step 0; w₀ of centering is the pruned net */
+        LS_CALL(prune_create(job, data, m, &p->prune));
+        p->mask = prune_mask(p->prune);
+        if (p->centered)
+            memcpy(p->w0, m->params, np * sizeof *m->params);
+    }
     *out = m;
     m = NULL;
 cleanup:
@@ -788,9 +808,8 @@ static int mlp_check(const struct ls_job *job, const char **key, char *msg, size
     enum ls_loss loss;
     size_t classes = 0;
     int rc = LS_EJOB;
-    if (job->model.sparsity != 0) {
-        *key = "model.sparsity";
-        snprintf(msg, len, "mlp networks are not prunable yet");
+    if (prune_check(job, key, msg, len) != LS_OK) {
+        rc = LS_EJOB;
     } else if (!in_list(job->model.init, mlp_inits)) {
         *key = "model.init";
         snprintf(msg, len, "mlp networks take init gaussian, uniform or orthogonal, not '%s'",
@@ -832,35 +851,39 @@ static size_t mlp_memory(const struct ls_job *job)
     struct shape s = job_shape(job);
     double n = (double)job->data.n_train, nt = (double)job->data.n_test, np = params_of(&s);
     double chunk = (double)chunk_of(&s, (size_t)fmin(n, 1e15));
-    double doubles = np * (3.0 + s.centered) + chunk * (double)per_row(&s) + (double)wt_size(&s) +
+    double prune = prune_wanted(job) ? 5.0 : 0.0; /* mask, scores, GraSP's g, v, Hv */
+    double doubles = np * (3.0 + s.centered + prune) + chunk * (double)per_row(&s) + (double)wt_size(&s) +
                      (2.0 * n + nt) * (double)s.C + (double)(s.T * (s.L + 1)) * 6.0;
     double bytes = doubles * sizeof(double) + sizeof(struct ls_model) + sizeof(struct mlp);
     return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
-static const char *const mlp_vectors[] = {"params_init", "params_final", NULL};
+static const char *const mlp_vectors[] = {"params_init", "params_final", "masks", "scores",
+                                          "layer_density", NULL};
 
 /* params_*: the whole arena (n_params), as train.c copies it. */
 static size_t mlp_vector_len(const struct ls_job *job, const char *name)
 {
     struct shape s = job_shape(job);
+    size_t np = (size_t)fmin(params_of(&s), (double)SIZE_MAX / 2);
     if (strcmp(name, "params_init") == 0 || strcmp(name, "params_final") == 0)
-        return (size_t)fmin(params_of(&s), (double)SIZE_MAX / 2);
-    return 0;
+        return np;
+    return prune_vector_len(name, np, s.L + 1);
 }
 
+/* params_* are copied by train.c; the pruning vectors are prune.c's. */
 static int mlp_vector(struct ls_model *m, const struct ls_data *d, const char *name, double *out)
 {
-    (void)m;
+    struct mlp *p = m->impl;
     (void)d;
-    (void)name;
-    (void)out;
-    return LS_ENOTFOUND; /* params_* are copied by train.c */
+    return p->prune ? prune_vector(p->prune, name, out) : LS_ENOTFOUND;
 }
 
 static const char *const mlp_metrics[] = {"train_loss",     "test_loss",   "train_accuracy",
                                           "test_accuracy",  "test_precision", "test_recall",
-                                          "test_f1",        "steps",       NULL};
+                                          "test_f1",        "steps",       "density",
+                                          "layer_collapse", "min_layer_density",
+                                          "effective_density", "synflow_r", NULL};
 static const char *const mlp_default_metrics[] = {"train_loss", "steps", NULL};
 
 const struct ls_model_ops mlp_ops = {
