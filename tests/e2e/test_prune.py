@@ -334,3 +334,15 @@ def test_synflow_avoids_collapse(tmp_path):
     rows = np.flatnonzero(g["prune.method"] == "synflow")
     top = rows[np.argmax(g["sparsity"][rows])]
     assert (vec["layer_density"][top] > 0).all()
+    # report: log10 ρ as the x axis (in the CSV too) and the collapse figure
+    rep = lazysweep("report", tmp_path / "c.h5", "--quiet", "--metric", "min_layer_density",
+                    "--x", "compression_exponent", "--plot", tmp_path / "m.png",
+                    "--layer-density", tmp_path / "ld.png", "--where", "prune.method=magnitude",
+                    "--csv", tmp_path / "t.csv")
+    assert rep.returncode == 0, rep.stderr
+    assert (tmp_path / "m.png").stat().st_size > 0 and (tmp_path / "ld.png").stat().st_size > 0
+    import csv
+    with open(tmp_path / "t.csv") as f:
+        got = sorted(float(row["compression_exponent"]) for row in csv.DictReader(f))
+    want = sorted(-np.log10(1 - g["sparsity"][g["prune.method"] == "magnitude"]))
+    assert np.allclose(got, want, rtol=1e-12, atol=1e-12), (got, want)
