@@ -346,3 +346,28 @@ def test_synflow_avoids_collapse(tmp_path):
         got = sorted(float(row["compression_exponent"]) for row in csv.DictReader(f))
     want = sorted(-np.log10(1 - g["sparsity"][g["prune.method"] == "magnitude"]))
     assert np.allclose(got, want, rtol=1e-12, atol=1e-12), (got, want)
+
+
+def test_small_study_job(tmp_path):
+    """jobs/pruning_small.yaml as shipped: at x = 0 nothing is pruned, so every method trains
+    the same dense net to the same bits; SynFlow never collapses and keeps (almost) no weight off
+    the input→output paths; every point keeps exactly round(N·10^−x) weights."""
+    from conftest import JOBS
+    r = run(JOBS / "pruning_small.yaml", tmp_path / "s.h5")
+    assert r.returncode == 0, r.stderr
+    g, vec, met = read(tmp_path / "s.h5")
+    N = 784 * 32 + 5 * 32 * 32 + 32 * 10
+    x = -np.log10(1 - g["sparsity"])
+    dense = np.flatnonzero(g["sparsity"] == 0)
+    assert len({met["test_accuracy"][p] for p in dense}) == 1
+    assert met["test_accuracy"][dense[0]] > 0.7
+    for p in range(len(x)):
+        k = math.floor(N * (1 - g["sparsity"][p]) + 0.5)
+        assert met["density"][p] == k / N, (met["density"][p], k, N)
+    sf = g["prune.method"] == "synflow"
+    assert (met["layer_collapse"][sf] == 0).all()
+    assert (met["effective_density"][sf] > 0.9 * met["density"][sf]).all()  # paths kept
+    for m in METHODS:
+        rows = np.flatnonzero(g["prune.method"] == m)
+        print(m, "collapse at x =", x[rows][met["layer_collapse"][rows] == 1],
+              "accuracy", met["test_accuracy"][rows])
