@@ -484,6 +484,89 @@ static void test_all_ones_mask_is_identity(void **state)
     }
 }
 
+/* ---- sparse layers ---- */
+
+static double max_diff(const double *a, const double *b, size_t n, double *scale)
+{
+    double d = 0;
+    *scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs(a[i] - b[i]));
+        *scale = fmax(*scale, fabs(a[i]));
+    }
+    return d;
+}
+
+/* One pruned net run with every pruned layer dense (threshold 0) and every one sparse: outputs,
+ * loss gradients and a descent step agree to 1e-12 of their largest entry (the sums differ only
+ * in order), and the sparse step leaves pruned entries at exactly 0. */
+static void sparse_one(const struct net *o, double density, size_t chunk)
+{
+    struct net q = *o;
+    q.sparsity = 1 - density;
+    q.method = "random";
+    struct ls_job job;
+    struct ls_data *D = make_data(&q, 40);
+    struct ls_model *m = build(&q, D, &job);
+    size_t np = m->n_params, nf = D->n * mlp_n_outputs(m);
+    double *f0 = malloc(nf * sizeof *f0), *f1 = malloc(nf * sizeof *f1), sc;
+    double *g0 = malloc(np * sizeof *g0), *th = malloc(np * sizeof *th), *p0 = malloc(np * 8);
+    assert_true(f0 && f1 && g0 && th && p0);
+    memcpy(th, m->params, np * sizeof *th);
+    if (chunk)
+        assert_int_equal(mlp_set_chunk_rows(m, chunk), LS_OK);
+    double L[2], worst[3] = {0};
+    for (int sparse = 0; sparse < 2; sparse++) {
+        assert_int_equal(mlp_set_sparse(m, sparse ? 2.0 : 0.0), LS_OK);
+        memcpy(m->params, th, np * sizeof *th);
+        mlp_predict(m, D->X, D->n, sparse ? f1 : f0);
+        L[sparse] = m->ops->loss(m, D, 1);
+        if (!sparse)
+            memcpy(g0, m->grad, np * sizeof *g0);
+        else
+            worst[1] = max_diff(g0, m->grad, np, &sc) / sc;
+        m->ops->loss(m, D, 0);
+        assert_int_equal(m->ops->descend(m, D, 0.1), LS_OK);
+        if (!sparse)
+            memcpy(p0, m->params, np * sizeof *p0);
+        else
+            worst[2] = max_diff(p0, m->params, np, &sc) / sc;
+    }
+    worst[0] = max_diff(f0, f1, nf, &sc) / sc;
+    if (worst[0] > 1e-12 || worst[1] > 1e-12 || worst[2] > 1e-12 || rel(L[0], L[1]) > 1e-12) {
+        print_error("density %g chunk %zu anti=%d: f %.3g, grad %.3g, step %.3g, loss %.17g vs "
+                    "%.17g\n", density, chunk, o->antisym, worst[0], worst[1], worst[2], L[0],
+                    L[1]);
+        fail();
+    }
+    assert_int_equal(m->ops->vector(m, D, "masks", g0), LS_OK);
+    for (size_t i = 0; i < np; i++)
+        if (g0[i] == 0)
+            assert_true(m->params[i] == 0 && !signbit(m->params[i]));
+    free(f0), free(f1), free(g0), free(th), free(p0);
+    mlp_ops.destroy(&m);
+    free_data(D);
+}
+
+static void test_sparse_equals_dense(void **state)
+{
+    (void)state;
+    const double dens[] = {0.5, 0.3, 0.1, 0.03, 0.01, 0.003};
+    const struct net nets[] = {
+        {.act = "relu", .loss = "cross_entropy", .bias = 1, .depth = 2, .width = 30, .d = 25,
+         .C = 4},
+        {.act = "tanh", .loss = "mse", .bias = 0, .depth = 3, .width = 24, .d = 17, .C = 1,
+         .antisym = 1, .param = "ntk"},
+        {.act = "leaky_relu", .loss = "bce", .bias = 1, .depth = 1, .width = 40, .d = 9, .C = 1,
+         .mode = "output"},
+    };
+    for (size_t k = 0; k < 3; k++)
+        for (size_t i = 0; i < 6; i++) {
+            sparse_one(&nets[k], dens[i], 0);
+            sparse_one(&nets[k], dens[i], 16); /* the chunked passes */
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_antisymmetric_shared_mask),
         cmocka_unit_test(test_pruned_stay_zero),
         cmocka_unit_test(test_all_ones_mask_is_identity),
+        cmocka_unit_test(test_sparse_equals_dense),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
