@@ -93,6 +93,7 @@ bench:
 	$(MAKE) all
 	@sh bench/sweep_throughput.sh
 	@sh bench/mlp_bench.sh $(BUILD)/bench/mlp_speed
+	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-SkylakeX} $(BUILD)/bench/prune_speed 1
 
 # Sanitizer builds in their own directories; the unit tests and the bad-job corpus run under them.
 asan:

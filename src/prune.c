@@ -22,15 +22,15 @@
 #include "lazysweep/mlp.h"
 #include "lazysweep/rng.h"
 
-const char *const prune_metrics[] = {"density", "layer_collapse", "min_layer_density",
-                                     "effective_density", "synflow_r", NULL};
+const char *const prune_metrics[] = {"density",           "layer_collapse", "min_layer_density",
+                                     "effective_density", "synflow_r",      NULL};
 static const char *const prune_vectors[] = {"masks", "scores", "layer_density", NULL};
 static const char *const method_names[] = {"random", "magnitude", "snip", "grasp", "synflow"};
 
 struct ls_prune {
     size_t n_params, L1;
-    double *mask;      /* [n_params] 1 kept / 0 pruned (always held; prune_mask hides it at s = 0) */
-    double *scores;    /* [n_params] the last round's scores */
+    double *mask;   /* [n_params] 1 kept / 0 pruned (always held; prune_mask hides it at s = 0) */
+    double *scores; /* [n_params] the last round's scores */
     double *layer_den; /* [L1] */
     int pruned;        /* some round ran */
     int active;        /* s > 0: the mask is held during training (even when all ones) */
@@ -80,8 +80,10 @@ int prune_check(const struct ls_job *job, const char **key, char *msg, size_t le
     if (strcmp(job->prune.method, "grasp") == 0 &&
         (loss_find(job->train.loss, &loss) != LS_OK || !loss_decomposable(loss))) {
         *key = "prune.method";
-        snprintf(msg, len, "prune.method grasp needs the Hessian of the loss: train.loss mse, bce "
-                           "or cross_entropy, not '%s'", job->train.loss);
+        snprintf(msg, len,
+                 "prune.method grasp needs the Hessian of the loss: train.loss mse, bce "
+                 "or cross_entropy, not '%s'",
+                 job->train.loss);
         return LS_EJOB;
     }
     return LS_OK;
@@ -269,7 +271,8 @@ static int run_rounds(const struct ls_job *job, struct ls_model *m, struct ls_pr
 {
     enum prune_method method = method_of(job);
     int64_t n = job->prune.iterations > 0 ? job->prune.iterations
-                : method == PRUNE_SYNFLOW ? 100 : 1;
+                : method == PRUNE_SYNFLOW ? 100
+                                          : 1;
     int expo = strcmp(job->prune.schedule, "linear") != 0;
     size_t alive_n = u->e.n;
     for (int64_t k = 1; k <= n; k++) {
@@ -312,8 +315,8 @@ static int effective(struct ls_model *m, const struct ls_prune *p, const struct 
         free(at), free(fwd), free(bwd);
         return LS_ENOMEM;
     }
-    memset(fwd, 1, at[1]);                                /* every input */
-    memset(bwd + at[L1], 1, mlp_n_outputs(m));            /* every output */
+    memset(fwd, 1, at[1]);                     /* every input */
+    memset(bwd + at[L1], 1, mlp_n_outputs(m)); /* every output */
     for (size_t l = 0; l < L1; l++) {
         mlp_layer(m, 0, l, &y);
         const double *k = p->mask + (y.W - m->params);

@@ -33,7 +33,7 @@ struct hnet {
     double slope, c, sign[2];
     enum ls_loss loss;
     struct ls_model *m;
-    double *A, *RA;   /* [T][L1][HVP_ROWS][wide] activations and their tangents */
+    double *A, *RA;              /* [T][L1][HVP_ROWS][wide] activations and their tangents */
     double *dZ, *RdZ, *dA, *RdA; /* [HVP_ROWS][wide] backward buffers */
     double *f, *Rf, *df, *Rdf;   /* [HVP_ROWS][C] */
 };
@@ -92,7 +92,8 @@ static void layer_forward(struct hnet *h, size_t t, size_t l, const double *X, s
 {
     struct mlp_layer y;
     mlp_layer(h->m, t, l, &y);
-    const double *Ain = l ? slot(h, h->A, t, l - 1) : X, *RAin = l ? slot(h, h->RA, t, l - 1) : NULL;
+    const double *Ain = l ? slot(h, h->A, t, l - 1) : X,
+                 *RAin = l ? slot(h, h->RA, t, l - 1) : NULL;
     size_t in = y.in, out = y.out, ldi = l ? h->wide : in;
     double *Z = slot(h, h->A, t, l), *RZ = slot(h, h->RA, t, l);
     const double *VW = v + (y.W - h->m->params), *Vb = y.b ? v + (y.b - h->m->params) : NULL;
@@ -168,13 +169,13 @@ static void layer_backward(struct hnet *h, size_t t, size_t l, const double *X, 
     const double *A = l ? slot(h, h->A, t, l - 1) : X, *RA = l ? slot(h, h->RA, t, l - 1) : NULL;
     int in = (int)y.in, out = (int)y.out, ldi = l ? (int)h->wide : in, w = (int)h->wide;
     size_t oW = (size_t)(y.W - h->m->params), ob = y.b ? (size_t)(y.b - h->m->params) : 0;
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)n, y.mult, h->dZ, w, A,
-                ldi, 1.0, g + oW, in);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)n, y.mult, h->RdZ, w, A,
-                ldi, 1.0, hv + oW, in);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)n, y.mult, h->dZ, w, A, ldi,
+                1.0, g + oW, in);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)n, y.mult, h->RdZ, w, A, ldi,
+                1.0, hv + oW, in);
     if (RA)
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)n, y.mult, h->dZ, w,
-                    RA, ldi, 1.0, hv + oW, in);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)n, y.mult, h->dZ, w, RA,
+                    ldi, 1.0, hv + oW, in);
     for (size_t i = 0; y.b && i < n; i++)
         for (int j = 0; j < out; j++) {
             g[ob + (size_t)j] += h->dZ[i * h->wide + (size_t)j];

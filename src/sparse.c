@@ -41,7 +41,10 @@ void sparse_free(struct sparse_layer *s)
     s->nnz = 0;
 }
 
-size_t sparse_scratch(size_t in, size_t out, size_t n) { return (in + out) * n; }
+size_t sparse_scratch(size_t in, size_t out, size_t n)
+{
+    return (in + out) * n;
+}
 
 /* T [cols][rows] = Mᵀ, M [rows][cols], in cache blocks. */
 static void transpose(double *restrict T, const double *restrict M, size_t rows, size_t cols)

@@ -69,9 +69,11 @@ static struct ls_data *make_data(const struct net *o, size_t n)
     struct ls_data *D = calloc(1, sizeof *D);
     assert_non_null(D);
     int classes = strcmp(o->loss, "cross_entropy") == 0, binary = strcmp(o->loss, "bce") == 0;
-    *D = (struct ls_data){.n = n, .d = (size_t)o->d,
-                          .task = classes ? LS_TASK_CLASSES : binary ? LS_TASK_BINARY
-                                                                     : LS_TASK_REGRESSION,
+    *D = (struct ls_data){.n = n,
+                          .d = (size_t)o->d,
+                          .task = classes  ? LS_TASK_CLASSES
+                                  : binary ? LS_TASK_BINARY
+                                           : LS_TASK_REGRESSION,
                           .n_classes = classes ? (size_t)o->C : 0};
     D->X = malloc(n * D->d * sizeof *D->X);
     D->y = malloc(n * sizeof *D->y);
@@ -80,8 +82,9 @@ static struct ls_data *make_data(const struct net *o, size_t n)
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < D->d; j++)
             D->X[i * D->d + j] = sin(0.7 * (double)i + 1.3 * (double)j + 0.2);
-        D->y[i] = classes ? (double)(i % (size_t)o->C) : binary ? (double)(i % 3 != 1)
-                                                                : cos(1.1 * (double)i);
+        D->y[i] = classes  ? (double)(i % (size_t)o->C)
+                  : binary ? (double)(i % 3 != 1)
+                           : cos(1.1 * (double)i);
     }
     return D;
 }
@@ -105,7 +108,10 @@ static struct ls_model *build(const struct net *o, const struct ls_data *D, stru
     return m;
 }
 
-static double rel(double a, double b) { return fabs(a - b) / fmax(fmax(fabs(a), fabs(b)), 1e-300); }
+static double rel(double a, double b)
+{
+    return fabs(a - b) / fmax(fmax(fabs(a), fabs(b)), 1e-300);
+}
 
 /* ---- SynFlow conservation ---- */
 
@@ -153,10 +159,14 @@ static void test_synflow_conservation(void **state)
     struct ls_rng r;
     rng_init(&r, 77);
     for (int k = 0; k < 24; k++) {
-        struct net o = {.act = k % 2 ? "relu" : "linear", .loss = "mse", .bias = 0,
+        struct net o = {.act = k % 2 ? "relu" : "linear",
+                        .loss = "mse",
+                        .bias = 0,
                         .param = k % 3 == 0 ? "ntk" : "standard",
-                        .depth = 1 + (int)rng_below(&r, 5), .width = 1 + (int)rng_below(&r, 12),
-                        .d = 1 + (int)rng_below(&r, 15), .C = 1};
+                        .depth = 1 + (int)rng_below(&r, 5),
+                        .width = 1 + (int)rng_below(&r, 12),
+                        .d = 1 + (int)rng_below(&r, 15),
+                        .C = 1};
         if (rng_below(&r, 2)) {
             o.loss = "cross_entropy";
             o.C = 2 + (int)rng_below(&r, 4);
@@ -217,9 +227,9 @@ static void hvp_one(const struct net *o)
         worst_h = fmax(worst_h, fabs((gp[i] - m->grad[i]) / (2 * h) - hv[i]));
     if (worst_g > 1e-12 * gmax || worst_h > 1e-6 * hmax || rel(uhv, vhu) > 1e-10) {
         print_error("%s %s %s anti=%d %s: |g − g_model| %.3g of %.3g, |Hv − fd| %.3g of %.3g, "
-                    "uᵀHv %.17g vᵀHu %.17g\n", o->act, o->loss, o->param ? o->param : "standard",
-                    o->antisym, o->mode ? o->mode : "weights",
-                    worst_g, gmax, worst_h, hmax, uhv, vhu);
+                    "uᵀHv %.17g vᵀHu %.17g\n",
+                    o->act, o->loss, o->param ? o->param : "standard", o->antisym,
+                    o->mode ? o->mode : "weights", worst_g, gmax, worst_h, hmax, uhv, vhu);
         fail();
     }
     assert_true(hmax > 0);
@@ -233,17 +243,41 @@ static void test_hvp_against_fd(void **state)
     (void)state;
     const struct net nets[] = {
         {.act = "tanh", .loss = "mse", .bias = 1, .depth = 2, .width = 5, .d = 3, .C = 1},
-        {.act = "tanh", .loss = "cross_entropy", .bias = 1, .depth = 3, .width = 4, .d = 3,
-         .C = 3, .param = "ntk"},
-        {.act = "tanh", .loss = "bce", .bias = 1, .depth = 2, .width = 4, .d = 2, .C = 1,
+        {.act = "tanh",
+         .loss = "cross_entropy",
+         .bias = 1,
+         .depth = 3,
+         .width = 4,
+         .d = 3,
+         .C = 3,
+         .param = "ntk"},
+        {.act = "tanh",
+         .loss = "bce",
+         .bias = 1,
+         .depth = 2,
+         .width = 4,
+         .d = 2,
+         .C = 1,
          .antisym = 1},
-        {.act = "tanh", .loss = "mse", .bias = 1, .depth = 1, .width = 6, .d = 2, .C = 1,
+        {.act = "tanh",
+         .loss = "mse",
+         .bias = 1,
+         .depth = 1,
+         .width = 6,
+         .d = 2,
+         .C = 1,
          .mode = "output"},
-        {.act = "relu", .loss = "cross_entropy", .bias = 1, .depth = 2, .width = 6, .d = 4,
-         .C = 3},
+        {.act = "relu", .loss = "cross_entropy", .bias = 1, .depth = 2, .width = 6, .d = 4, .C = 3},
         {.act = "leaky_relu", .loss = "bce", .bias = 0, .depth = 3, .width = 5, .d = 3, .C = 1},
-        {.act = "linear", .loss = "mse", .bias = 1, .depth = 2, .width = 3, .d = 3, .C = 1,
-         .antisym = 1, .param = "ntk"},
+        {.act = "linear",
+         .loss = "mse",
+         .bias = 1,
+         .depth = 2,
+         .width = 3,
+         .d = 3,
+         .C = 1,
+         .antisym = 1,
+         .param = "ntk"},
     };
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
         hvp_one(&nets[i]);
@@ -300,8 +334,14 @@ static void test_exact_counts(void **state)
         for (int sc = 0; sc < 2; sc++)
             for (size_t i = 0; i < 5; i++)
                 for (size_t j = 0; j < 4; j++) {
-                    struct net o = {.act = "relu", .loss = "cross_entropy", .bias = 1, .depth = 2,
-                                    .width = 9, .d = 7, .C = 3, .sparsity = s[j],
+                    struct net o = {.act = "relu",
+                                    .loss = "cross_entropy",
+                                    .bias = 1,
+                                    .depth = 2,
+                                    .width = 9,
+                                    .d = 7,
+                                    .C = 3,
+                                    .sparsity = s[j],
                                     .method = methods[i]};
                     struct ls_job job;
                     struct ls_data *D = make_data(&o, 30);
@@ -333,8 +373,15 @@ static void test_exact_counts(void **state)
 static void test_ties_and_iterated_magnitude(void **state)
 {
     (void)state;
-    struct net o = {.act = "relu", .loss = "mse", .bias = 1, .depth = 2, .width = 6, .d = 5,
-                    .C = 1, .sparsity = 0.6, .method = "magnitude"};
+    struct net o = {.act = "relu",
+                    .loss = "mse",
+                    .bias = 1,
+                    .depth = 2,
+                    .width = 6,
+                    .d = 5,
+                    .C = 1,
+                    .sparsity = 0.6,
+                    .method = "magnitude"};
     struct ls_job job;
     struct ls_data *D = make_data(&o, 10);
     struct ls_model *m = build(&o, D, &job), *m1 = NULL;
@@ -374,8 +421,16 @@ static void test_antisymmetric_shared_mask(void **state)
     (void)state;
     const char *methods[] = {"random", "magnitude", "snip", "grasp", "synflow"};
     for (size_t i = 0; i < 5; i++) {
-        struct net o = {.act = "tanh", .loss = "mse", .bias = 1, .depth = 2, .width = 8, .d = 4,
-                        .C = 1, .sparsity = 0.9, .method = methods[i], .antisym = 1};
+        struct net o = {.act = "tanh",
+                        .loss = "mse",
+                        .bias = 1,
+                        .depth = 2,
+                        .width = 8,
+                        .d = 4,
+                        .C = 1,
+                        .sparsity = 0.9,
+                        .method = methods[i],
+                        .antisym = 1};
         struct ls_job job;
         struct ls_data *D = make_data(&o, 12);
         struct ls_model *m = build(&o, D, &job);
@@ -420,8 +475,15 @@ static void test_pruned_stay_zero(void **state)
     (void)state;
     for (size_t i = 0; i < 6; i++)
         for (int wd = 0; wd < 2; wd++) {
-            struct net o = {.act = "relu", .loss = "cross_entropy", .bias = 1, .depth = 2,
-                            .width = 8, .d = 5, .C = 3, .sparsity = 0.8, .method = "snip"};
+            struct net o = {.act = "relu",
+                            .loss = "cross_entropy",
+                            .bias = 1,
+                            .depth = 2,
+                            .width = 8,
+                            .d = 5,
+                            .C = 3,
+                            .sparsity = 0.8,
+                            .method = "snip"};
             struct ls_job job;
             struct ls_data *D = make_data(&o, 20);
             struct ls_model *m = build(&o, D, &job);
@@ -461,8 +523,15 @@ static void test_all_ones_mask_is_identity(void **state)
 {
     (void)state;
     for (size_t i = 0; i < 6; i++) {
-        struct net o = {.act = "tanh", .loss = "mse", .bias = 1, .depth = 2, .width = 7, .d = 4,
-                        .C = 1, .sparsity = 0, .antisym = (int)(i % 2)};
+        struct net o = {.act = "tanh",
+                        .loss = "mse",
+                        .bias = 1,
+                        .depth = 2,
+                        .width = 7,
+                        .d = 4,
+                        .C = 1,
+                        .sparsity = 0,
+                        .antisym = (int)(i % 2)};
         struct ls_job j0, j1;
         struct ls_data *D = make_data(&o, 16);
         struct ls_model *a = build(&o, D, &j0);
@@ -535,8 +604,8 @@ static void sparse_one(const struct net *o, double density, size_t chunk)
     worst[0] = max_diff(f0, f1, nf, &sc) / sc;
     if (worst[0] > 1e-12 || worst[1] > 1e-12 || worst[2] > 1e-12 || rel(L[0], L[1]) > 1e-12) {
         print_error("density %g chunk %zu anti=%d: f %.3g, grad %.3g, step %.3g, loss %.17g vs "
-                    "%.17g\n", density, chunk, o->antisym, worst[0], worst[1], worst[2], L[0],
-                    L[1]);
+                    "%.17g\n",
+                    density, chunk, o->antisym, worst[0], worst[1], worst[2], L[0], L[1]);
         fail();
     }
     assert_int_equal(m->ops->vector(m, D, "masks", g0), LS_OK);
@@ -553,11 +622,29 @@ static void test_sparse_equals_dense(void **state)
     (void)state;
     const double dens[] = {0.5, 0.3, 0.1, 0.03, 0.01, 0.003};
     const struct net nets[] = {
-        {.act = "relu", .loss = "cross_entropy", .bias = 1, .depth = 2, .width = 30, .d = 25,
+        {.act = "relu",
+         .loss = "cross_entropy",
+         .bias = 1,
+         .depth = 2,
+         .width = 30,
+         .d = 25,
          .C = 4},
-        {.act = "tanh", .loss = "mse", .bias = 0, .depth = 3, .width = 24, .d = 17, .C = 1,
-         .antisym = 1, .param = "ntk"},
-        {.act = "leaky_relu", .loss = "bce", .bias = 1, .depth = 1, .width = 40, .d = 9, .C = 1,
+        {.act = "tanh",
+         .loss = "mse",
+         .bias = 0,
+         .depth = 3,
+         .width = 24,
+         .d = 17,
+         .C = 1,
+         .antisym = 1,
+         .param = "ntk"},
+        {.act = "leaky_relu",
+         .loss = "bce",
+         .bias = 1,
+         .depth = 1,
+         .width = 40,
+         .d = 9,
+         .C = 1,
          .mode = "output"},
     };
     for (size_t k = 0; k < 3; k++)
