@@ -60,8 +60,9 @@ void cfgi_join_list(const char *const *list, char *buf, size_t len)
 /* ---- the tree walk: structure and unknown keys ------------------------------------------- */
 
 /* Sections are mappings of keys; the required ones hold required keys. */
-static const char *const sections[] = {"model",          "data",      "train", "train.log",
-                                       "train.lr_decay", "spline",    "confusion", "probe"};
+static const char *const sections[] = {"model",          "data",   "train",     "train.log",
+                                       "train.lr_decay", "spline", "confusion", "probe",
+                                       "prune"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 _Static_assert(N_SECTIONS == CFGI_N_SECTIONS,
                "CFGI_N_SECTIONS in cfg_internal.h must count the sections");

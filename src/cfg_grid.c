@@ -115,6 +115,25 @@ static int parse_generator(struct ctx *c, struct axis_src *a)
     return LS_OK;
 }
 
+static int parse_spec(struct ctx *c, struct axis_src *a);
+
+/* sparsity: {compression_exponent: SPEC}: the axis is given by x = log₁₀ ρ, the compression
+ * ρ = 1/(1 − s) being the prunable weights over the remaining ones, so one grid line spans the
+ * orders of magnitude of a pruning study; each x becomes s = 1 − 10^(−x) (value_at), which is
+ * what /grid/sparsity records. SPEC is any of the other forms. */
+static int parse_exponent(struct ctx *c, struct axis_src *a)
+{
+    const struct yt_node *inner = a->spec->kid[1];
+    if (strcmp(a->row->path, "model.sparsity") != 0)
+        return FAIL(c, a->spec->kid[0], "compression_exponent is a form of the sparsity axis "
+                    "only, not of '%s'", a->k->text);
+    if (a->exponent)
+        return FAIL(c, a->spec->kid[0], "compression_exponent cannot be nested");
+    a->exponent = 1;
+    a->spec = inner;
+    return parse_spec(c, a);
+}
+
 static int parse_spec(struct ctx *c, struct axis_src *a)
 {
     const struct yt_node *s = a->spec;
@@ -134,6 +153,8 @@ static int parse_spec(struct ctx *c, struct axis_src *a)
                     "not %s",
                     name, cfgi_describe(s, buf, sizeof buf));
     const char *what = s->n == 1 ? s->kid[0]->text : "";
+    if (strcmp(what, "compression_exponent") == 0)
+        return parse_exponent(c, a);
     if (strcmp(what, "linspace") == 0)
         a->kind = SP_LINSPACE;
     else if (strcmp(what, "logspace") == 0)
@@ -142,7 +163,8 @@ static int parse_spec(struct ctx *c, struct axis_src *a)
         a->kind = SP_RANGE;
     else
         return FAIL(c, s->n ? s->kid[0] : s, "axis '%s' must be a list, or a mapping with exactly "
-                    "one of linspace, logspace, range", name);
+                    "one of linspace, logspace, range%s", name,
+                    strcmp(name, "sparsity") == 0 ? ", compression_exponent" : "");
     return parse_generator(c, a);
 }
 
@@ -207,8 +229,23 @@ static int to_int(struct ctx *c, const struct axis_src *a, double x, struct valu
     return LS_OK;
 }
 
-/* Value j of an axis, parsed (listed) or generated, not yet range-checked. */
+static int spec_value(struct ctx *c, const struct axis_src *a, uint64_t j, struct value *v);
+
+/* Value j of an axis, parsed (listed) or generated, not yet range-checked; a compression
+ * exponent x in [0, 15] becomes the sparsity 1 − 10^(−x). */
 static int value_at(struct ctx *c, const struct axis_src *a, uint64_t j, struct value *v)
+{
+    int rc = spec_value(c, a, j, v);
+    if (rc != LS_OK || !a->exponent)
+        return rc;
+    if (!(v->r >= 0 && v->r <= 15))
+        return FAIL(c, cfgi_value_node(a, j), "compression_exponent %.17g is outside [0, 15] "
+                    "(the compression 10^x must be at least 1 and leave s below 1)", v->r);
+    v->r = 1.0 - pow(10.0, -v->r);
+    return LS_OK;
+}
+
+static int spec_value(struct ctx *c, const struct axis_src *a, uint64_t j, struct value *v)
 {
     memset(v, 0, sizeof *v);
     if (a->kind == SP_LIST) {

@@ -61,12 +61,12 @@ struct key_def {
 
 /* Rows of cfgi_keys (cfg_table.c checks the count with a static assertion). A constant because
  * struct ctx sizes its per-key arrays by it. */
-#define CFGI_N_KEYS 68
+#define CFGI_N_KEYS 74
 /* The key table, sorted by path: the canonical text lists keys in this order. */
 extern const struct key_def cfgi_keys[];
 
 /* Sections of the job file (sections[] in cfg.c, checked there by a static assertion). */
-#define CFGI_N_SECTIONS 8
+#define CFGI_N_SECTIONS 9
 
 struct entry {
     const struct key_def *row;
@@ -83,6 +83,7 @@ struct axis_src {
     double a, b;    /* linspace / logspace ends */
     int64_t ia, ib; /* range ends */
     uint64_t n;
+    int exponent; /* sparsity: {compression_exponent: SPEC}: value x means s = 1 − 10^(−x) */
 };
 
 struct ctx {

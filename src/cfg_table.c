@@ -69,6 +69,10 @@ static const char *const s_step[] = {"step", NULL};
 #define FILE_AXIS "file and dataset paths are not swept"
 static const char *const spacings[] = {"log", "linear", NULL};
 static const char *const spline_refs[] = {"full", "span", NULL};
+static const char *const prune_methods[] = {"random", "magnitude", "snip", "grasp", "synflow",
+                                            NULL};
+static const char *const prune_schedules[] = {"exponential", "linear", NULL};
+static const char *const prune_scopes[] = {"global", "layer", NULL};
 
 /* Sorted by path: the canonical text lists keys in this order. */
 const struct key_def cfgi_keys[] = {
@@ -160,6 +164,18 @@ const struct key_def cfgi_keys[] = {
      .no_axis = "it names the whole sweep"},
     {.path = "probe.size", .type = LS_T_INT, .off = OFF(diag.probe_size), .imin = 2,
      .imax = 4096, .def = 128, .family = "mlp"},
+    {.path = "prune.iterations", .type = LS_T_INT, .off = OFF(prune.iterations), .imin = 0,
+     .imax = 100000, .def = 0, .family = "mlp"},
+    {.path = "prune.method", .type = LS_T_STR, .off = OFF(prune.method),
+     .allowed = prune_methods, .sdef = "synflow", .family = "mlp"},
+    {.path = "prune.prune_bias", .type = LS_T_BOOL, .off = OFF(prune.prune_bias), .def = 0,
+     .family = "mlp"},
+    {.path = "prune.samples", .type = LS_T_INT, .off = OFF(prune.samples), .imin = 0,
+     .imax = 1000000000, .def = 0, .family = "mlp"},
+    {.path = "prune.schedule", .type = LS_T_STR, .off = OFF(prune.schedule),
+     .allowed = prune_schedules, .sdef = "exponential", .family = "mlp"},
+    {.path = "prune.scope", .type = LS_T_STR, .off = OFF(prune.scope), .allowed = prune_scopes,
+     .sdef = "global", .family = "mlp"},
     {.path = "seed", .type = LS_T_INT, .off = OFF(seed), .imin = 0, .imax = INT64_MAX, .def = 0,
      .no_axis = "the master seed is fixed; the axis 'seed' sweeps the per-point seed"},
     /* The spline metrics' grid (mlp on points1d; docs/spline.md). */

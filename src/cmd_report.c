@@ -25,6 +25,7 @@ static const char report_help[] =
     "                        [--band minmax|std|none] [--keep-script]\n"
     "                        [--fit powerlaw --x AXIS [--fit-from X]]\n"
     "                        [--functions FILE --point I[,J]...]\n"
+    "                        [--layer-density FILE]\n"
     "\n"
     "Summarize a results file: per group of points, count, mean, std (n - 1), min, median and\n"
     "max of each metric over the points that finished `done` with a finite value. Points that\n"
@@ -53,6 +54,11 @@ static const char report_help[] =
     "  --trajectories FILE the metric against the logged step: the mean of each group with its\n"
     "                      band, or the points given with --point I (repeatable, or I,J)\n"
     "  --logx, --logy      logarithmic axes\n"
+    "  --x compression_exponent   (or --y) the sparsity axis as log10 compression,\n"
+    "                      x = -log10(1 - sparsity), in the table too (--where and --by then\n"
+    "                      name it compression_exponent)\n"
+    "  --layer-density FILE  pruning's collapse figure: the density of every prunable layer\n"
+    "                      against log10 compression (needs store: [layer_density])\n"
     "  --keep-script       also write each figure's gnuplot script (FILE with .gp), to redraw or\n"
     "                      restyle it with `gnuplot FILE.gp`\n"
     "  --fit powerlaw      fit mean = A*x^k to each line of the metric against --x AXIS (least\n"
@@ -77,6 +83,7 @@ static const char export_help[] =
 
 struct report_args {
     const char *file, *csv, *plot, *heatmap, *traj, *over, *x, *y, *fit, *fit_from, *functions;
+    const char *layers;
     const char *metrics[LS_MAX_METRICS], *by[LS_MAX_AXES], *where[MAX_WHERE];
     size_t n_metrics, n_by, n_where, n_points;
     uint64_t points[MAX_POINTS];
@@ -132,9 +139,9 @@ static int parse_valued(int argc, char **argv, int *i, struct report_args *a)
     const char *o = argv[*i];
     static const char *const names[] = {"--csv", "--plot", "--heatmap", "--trajectories",
                                         "--over", "--x", "--y", "--fit", "--fit-from",
-                                        "--functions"};
+                                        "--functions", "--layer-density"};
     const char **dest[] = {&a->csv, &a->plot, &a->heatmap, &a->traj, &a->over,  &a->x,
-                           &a->y,   &a->fit,  &a->fit_from, &a->functions};
+                           &a->y,   &a->fit,  &a->fit_from, &a->functions, &a->layers};
     int takes = 0;
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
         takes |= !strcmp(o, names[k]);
@@ -203,7 +210,7 @@ static int parse_report(int argc, char **argv, struct report_args *a)
     }
     if (!a->file)
         return usage_error("report needs a results file", report_help);
-    const char *figs[] = {a->plot, a->heatmap, a->traj, a->functions};
+    const char *figs[] = {a->plot, a->heatmap, a->traj, a->functions, a->layers};
     if (a->functions && a->n_points == 0)
         return usage_error("--functions needs --point I[,J...]", report_help);
     for (size_t k = 0; k < 4; k++)
@@ -503,6 +510,41 @@ static int figures(const struct ls_results *r, struct report_args *a, const stru
     return -1;
 }
 
+/* Pruning's collapse figure (plot_layer_density). */
+static int layer_figure(const struct ls_results *r, struct report_args *a, const uint8_t *keep)
+{
+    char gp[4200];
+    struct ls_plot_opts po = a->po;
+    po.out = a->layers;
+    script_path(a->layers, gp, sizeof gp);
+    po.script = a->keep_script ? gp : NULL;
+    int rc = plot_layer_density(r, keep, &po);
+    if (rc == LS_ENOTFOUND) {
+        fprintf(stderr, "lazysweep: --layer-density needs a sparsity axis and the stored "
+                        "vector layer_density (store: [layer_density])\n");
+        return LS_EXIT_USAGE;
+    }
+    return draw_done(rc, a->layers);
+}
+
+/* --x/--y compression_exponent: the sparsity axis relabelled as x = −log10(1 − s), which is
+ * increasing in s, so its sorted values and every point's index stay as they are. */
+static int compression_axis(struct ls_results *r, const struct report_args *a)
+{
+    int want = (a->x && !strcmp(a->x, "compression_exponent")) ||
+               (a->y && !strcmp(a->y, "compression_exponent"));
+    int s = report_find_axis(r, "sparsity");
+    if (!want || report_find_axis(r, "compression_exponent") >= 0)
+        return -1;
+    if (s < 0 || r->axis[s].num == NULL)
+        return bad_name("axis", "compression_exponent (the file has no sparsity axis)");
+    struct ls_raxis *ax = &r->axis[s];
+    for (size_t k = 0; k < ax->n_values; k++)
+        ax->num[k] = -log10(1 - ax->num[k]) + 0.0; /* + 0: s = 0 gives 0, not −0 */
+    snprintf(ax->name, sizeof ax->name, "compression_exponent");
+    return -1;
+}
+
 /* ---- the commands -------------------------------------------------------------------------- */
 
 /* Open OUT for writing, "-" being stdout. */
@@ -568,7 +610,9 @@ int cmd_report(int argc, char **argv)
     int code = parse_report(argc, argv, &a);
     if (code >= 0 || (code = load("report", a.file, &r)) >= 0)
         return code;
-    code = table_spec(&r, &a, &sp);
+    code = compression_axis(&r, &a);
+    if (code < 0)
+        code = table_spec(&r, &a, &sp);
     if (code < 0 && (keep = malloc(r.n ? r.n : 1)) == NULL)
         code = LS_EXIT_INTERNAL;
     if (code < 0 && report_filter(&r, a.where, a.n_where, keep, err, sizeof err) != LS_OK) {
@@ -580,6 +624,8 @@ int cmd_report(int argc, char **argv)
         code = table(&r, &a, &sp);
     if (code < 0)
         code = figures(&r, &a, &sp);
+    if (code < 0 && a.layers)
+        code = layer_figure(&r, &a, keep);
     free(keep);
     report_close(&r);
     return code < 0 ? LS_EXIT_OK : code;

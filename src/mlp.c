@@ -22,12 +22,16 @@
 #include "lazysweep/error.h"
 #include "lazysweep/loss.h"
 #include "lazysweep/mlp_spline.h"
+#include "lazysweep/prune.h"
+#include "lazysweep/sparse.h"
 #include "lazysweep/rng.h"
 
 #define ACT_BUDGET (1u << 22) /* doubles of activations one chunk may use (32 MiB) ... */
 #define CHUNK_MIN 64          /* ... but never fewer rows than this, for BLAS efficiency */
 #define SMALL_GEMM 1e6        /* multiply-adds of a product OpenBLAS computes unpacked */
 #define WIDE_OUT 16           /* outputs above which such a product is faster as A·B */
+#define SPARSE_DENSITY 0.02   /* a pruned layer below this density runs sparse (sparse.h); make bench
+                                 (bench/prune_speed.c): sparse loses at 3 %, wins at 1 % */
 
 enum act { ACT_RELU, ACT_LEAKY, ACT_TANH, ACT_LINEAR };
 
@@ -65,6 +69,11 @@ struct mlp {
     size_t fwd_n;           /* ... mlp_descend (NULL: none; any other pass clears it) */
     struct mlp_spline *spline; /* the spline reference (1-D jobs that ask for it), or NULL */
     struct diag *diag;      /* diagnostics the job asked for (diag.h), or NULL */
+    struct ls_prune *prune; /* pruning state (prune.h), or NULL */
+    const double *mask;     /* [n_params] 0 where pruned: gradients and steps keep those at 0 */
+    struct sparse_layer *sp; /* [L+1] a layer run sparse (rowptr set) or dense; NULL: all dense */
+    double *sp_scratch;      /* [sp_n] the sparse products' transposes */
+    size_t sp_n;
 };
 
 static size_t fan_in(const struct mlp *p, size_t l) { return l == 0 ? p->d : p->width; }
@@ -128,17 +137,16 @@ static void linear_forward(double *Z /* [n][out] */, const double *A /* [n][in] 
 }
 
 /* With G = gs·dZ: dA = mult·G·W (overwritten; the first layer passes dA = NULL, its input
- * gradient being unused), then gW += step·mult·Gᵀ·A and gb += step·Gᵀ·1 (column sums, `ones` [n]
- * all 1). dA comes first because a descent step passes W and b themselves as gW and gb, with
+ * gradient being unused), then gW += step·mult·Gᵀ·A (bias_backward adds gb += step·Gᵀ·1).
+ * dA comes first because a descent step passes W and b themselves as gW and gb, with
  * step = −lr: the update is then written by the product that computes it, and the gradient is
  * never stored (mlp_descend). With acc = 0 gW and gb are overwritten instead of accumulated: the
  * first chunk of a batch starts the gradient, which saves zeroing the whole arena every step. gb
  * is zeroed rather than given beta = 0, which some OpenBLAS versions' dgemv skip without clearing
  * a NaN already there. */
 static void linear_backward(double *dA /* [n][in] or NULL */, double *gW /* [out][in] */,
-                            double *gb /* [out] or NULL */, const double *dZ /* [n][out] */,
-                            const double *A /* [n][in] */, const double *W /* [out][in] */,
-                            const double *ones /* [n] */, size_t n, size_t in, size_t out,
+                            const double *dZ /* [n][out] */, const double *A /* [n][in] */,
+                            const double *W /* [out][in] */, size_t n, size_t in, size_t out,
                             double mult, double gs, double step, int acc)
 {
     if (dA)
@@ -146,6 +154,14 @@ static void linear_backward(double *dA /* [n][in] or NULL */, double *gW /* [out
                     mult * gs, dZ, (int)out, W, (int)in, 0.0, dA, (int)in);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n,
                 step * mult * gs, dZ, (int)out, A, (int)in, acc ? 1.0 : 0.0, gW, (int)in);
+}
+
+/* gb += step·gs·dZᵀ·1 (or = without acc): linear_backward's bias part, shared with the sparse
+ * path. */
+static void bias_backward(double *gb /* [out] or NULL */, const double *dZ /* [n][out] */,
+                          const double *ones /* [n] */, size_t n, size_t out, double gs,
+                          double step, int acc)
+{
     if (gb && !acc)
         memset(gb, 0, out * sizeof *gb);
     if (gb)
@@ -202,7 +218,10 @@ static const double *tower_forward(struct mlp *p, double *const *W, double *cons
     double *Z = NULL;
     for (size_t l = 0; l <= p->L; l++) {
         Z = l == p->L ? p->outs + t * p->chunk * p->C : act_view(p, t, l);
-        linear_forward(Z, A, W[l], p->wt, n, fan_in(p, l), fan_out(p, l), p->mult[l]);
+        if (p->sp && p->sp[l].rowptr)
+            sparse_forward(&p->sp[l], W[l], A, n, p->mult[l], Z, p->sp_scratch);
+        else
+            linear_forward(Z, A, W[l], p->wt, n, fan_in(p, l), fan_out(p, l), p->mult[l]);
         act_forward(Z, b[l], n, fan_out(p, l), l < p->L ? p->act : ACT_LINEAR, p->slope);
         A = Z;
     }
@@ -228,8 +247,13 @@ static void tower_backward(struct mlp *p, size_t t, const double *X, size_t n, c
         size_t v = t * (p->L + 1) + l;
         const double *A = l == 0 ? X : act_view(p, t, l - 1);
         double *dA = l == 0 ? NULL : dZ == p->da ? p->db : p->da;
-        linear_backward(dA, to->W[v], to->b[v], dZ, A, p->W[v], p->ones, n, fan_in(p, l),
-                        fan_out(p, l), p->mult[l], gs, to->step, to->acc);
+        if (p->sp && p->sp[l].rowptr)
+            sparse_backward(&p->sp[l], p->W[v], to->W[v], dZ, A, dA, n, p->mult[l], gs, to->step,
+                            to->acc, p->sp_scratch);
+        else
+            linear_backward(dA, to->W[v], dZ, A, p->W[v], n, fan_in(p, l), fan_out(p, l),
+                            p->mult[l], gs, to->step, to->acc);
+        bias_backward(to->b[v], dZ, p->ones, n, fan_out(p, l), gs, to->step, to->acc);
         if (dA)
             act_backward(dA, A, n * p->width, p->act, p->slope);
         dZ = dA;
@@ -272,6 +296,27 @@ static void backward_chunk(struct mlp *p, const double *X, size_t n, const doubl
         tower_backward(p, t, X, n, dF, &to);
 }
 
+/* x = 0 at the pruned entries of x [n_params] (an arena of params' layout), except in the weights
+ * of sparse layers, whose pruned entries no product writes. */
+static void mask_dense(const struct mlp *p, double *x, size_t n)
+{
+    if (!p->mask)
+        return;
+    if (!p->sp) {
+        prune_apply(p->mask, x, n);
+        return;
+    }
+    size_t at = 0; /* arena order: tower by tower, layer by layer, W then b */
+    for (size_t t = 0; t < p->T; t++)
+        for (size_t l = 0; l <= p->L; l++) {
+            size_t nw = fan_in(p, l) * fan_out(p, l), nb = p->bias ? fan_out(p, l) : 0;
+            if (!p->sp[l].rowptr)
+                prune_apply(p->mask + at, x + at, nw);
+            prune_apply(p->mask + at + nw, x + at + nw, nb);
+            at += nw + nb;
+        }
+}
+
 /* A soft-set loss on a batch larger than a chunk: every output first, the loss and dL/df of the
  * whole batch, then each chunk forward again (for its activations) and back. */
 static double whole_batch_loss(struct mlp *p, const struct ls_data *d, int grad)
@@ -299,8 +344,12 @@ static double mlp_loss(struct ls_model *m, const struct ls_data *d, int grad)
             memset(m->grad, 0, m->n_params * sizeof *m->grad);
         return NAN;
     }
-    if (n > p->chunk && !loss_decomposable(p->loss))
-        return whole_batch_loss(p, d, grad);
+    if (n > p->chunk && !loss_decomposable(p->loss)) {
+        double L = whole_batch_loss(p, d, grad);
+        if (grad)
+            mask_dense(p, m->grad, m->n_params);
+        return L;
+    }
     double L = 0;
     for (size_t r = 0; r < n; r += p->chunk) {
         size_t k = minz(p->chunk, n - r);
@@ -313,6 +362,8 @@ static double mlp_loss(struct ls_model *m, const struct ls_data *d, int grad)
         p->fwd_X = d->X;
         p->fwd_n = n;
     }
+    if (grad) /* pruned entries get no gradient: every optimizer leaves them at 0 */
+        mask_dense(p, m->grad, m->n_params);
     return L;
 }
 
@@ -340,6 +391,7 @@ static int mlp_descend(struct ls_model *m, const struct ls_data *d, double lr)
     const struct sink to = {p->W, p->b, -lr, 1};
     for (size_t t = 0; t < p->T; t++)
         tower_backward(p, t, d->X, n, p->dlogits, &to);
+    mask_dense(p, m->params, m->n_params); /* dense products wrote pruned entries too */
     p->fwd_X = NULL; /* the parameters moved */
     return LS_OK;
 }
@@ -398,6 +450,8 @@ static int mlp_eval(struct ls_model *m, const struct ls_data *d, const char *nam
     if (diag_has_metric(name))
         return diag_eval(p->diag, m, d, name, out);
     int test = strncmp(name, "test_", 5) == 0;
+    if (p->prune && prune_eval(p->prune, name, out) == LS_OK)
+        return LS_OK;
     if (mlp_spline_metric(name))
         return mlp_spline_eval(p->spline, m, name, out);
     if (!test && strncmp(name, "train_", 6) != 0)
@@ -438,6 +492,39 @@ int mlp_set_chunk_rows(struct ls_model *m, size_t rows)
         return LS_EINVAL;
     p->chunk = rows;
     return LS_OK;
+}
+
+/* Which layers run sparse: those of density below `threshold` (tower 0's mask, which both
+ * towers share), built once; the scratch holds their transposes for a chunk of rows. */
+int mlp_set_sparse(struct ls_model *m, double threshold)
+{
+    struct mlp *p = m->impl;
+    size_t need = 0;
+    for (size_t l = 0; p->sp && l <= p->L; l++)
+        sparse_free(&p->sp[l]);
+    free(p->sp);
+    free(p->sp_scratch);
+    p->sp = NULL;
+    p->sp_scratch = NULL;
+    if (!p->mask)
+        return LS_OK;
+    p->sp = calloc(p->L + 1, sizeof *p->sp);
+    if (!p->sp)
+        return LS_ENOMEM;
+    for (size_t l = 0; l <= p->L; l++) {
+        size_t in = fan_in(p, l), out = fan_out(p, l), kept = 0;
+        const double *k = p->mask + (p->W[l] - m->params);
+        for (size_t i = 0; i < in * out; i++)
+            kept += k[i] != 0;
+        if ((double)kept >= threshold * (double)(in * out))
+            continue;
+        if (sparse_build(k, out, in, &p->sp[l]) != LS_OK)
+            return LS_ENOMEM;
+        need = maxz(need, sparse_scratch(in, out, p->chunk));
+    }
+    p->sp_n = need;
+    p->sp_scratch = need ? model_alloc(need) : NULL;
+    return need && !p->sp_scratch ? LS_ENOMEM : LS_OK;
 }
 
 int mlp_layer(struct ls_model *m, size_t t, size_t l, struct mlp_layer *out)
@@ -648,6 +735,11 @@ static void mlp_destroy(struct ls_model **mp)
         free(p->test_out);
         free(p->test_params);
         mlp_spline_destroy(&p->spline);
+        prune_destroy(&p->prune);
+        for (size_t l = 0; p->sp && l <= p->L; l++)
+            sparse_free(&p->sp[l]);
+        free(p->sp);
+        free(p->sp_scratch);
         free(p);
     }
     model_release(mp);
@@ -771,6 +863,14 @@ static int mlp_create(const struct ls_job *job, const struct ls_data *data,
         memcpy(p->w0, m->params, np * sizeof *m->params);
         carve(p, p->w0, p->W0, p->b0, 1);
     }
+    if (prune_wanted(job)) { /* pruned before step 0; w₀ of centering is the pruned net */
+        LS_CALL(prune_create(job, data, m, &p->prune));
+        p->mask = prune_mask(p->prune);
+        if (p->centered)
+            memcpy(p->w0, m->params, np * sizeof *m->params);
+        memset(m->grad, 0, np * sizeof *m->grad); /* sparse layers never write pruned entries */
+        LS_CALL(mlp_set_sparse(m, SPARSE_DENSITY));
+    }
     if (mlp_spline_wanted(job))
         LS_CALL(mlp_spline_create(job, m, data, &p->spline));
     LS_CALL(diag_create(job, data, m, &p->diag)); /* keeps θ₀: after every change to the init */
@@ -810,9 +910,8 @@ static int mlp_check(const struct ls_job *job, const char **key, char *msg, size
     enum ls_loss loss;
     size_t classes = 0;
     int rc = LS_EJOB;
-    if (job->model.sparsity != 0) {
-        *key = "model.sparsity";
-        snprintf(msg, len, "mlp networks are not prunable yet");
+    if (prune_check(job, key, msg, len) != LS_OK) {
+        rc = LS_EJOB;
     } else if (!in_list(job->model.init, mlp_inits)) {
         *key = "model.init";
         snprintf(msg, len, "mlp networks take init gaussian, uniform or orthogonal, not '%s'",
@@ -856,7 +955,9 @@ static size_t mlp_memory(const struct ls_job *job)
     struct shape s = job_shape(job);
     double n = (double)job->data.n_train, nt = (double)job->data.n_test, np = params_of(&s);
     double chunk = (double)chunk_of(&s, (size_t)fmin(n, 1e15));
-    double doubles = np * (3.0 + s.centered) + chunk * (double)per_row(&s) + (double)wt_size(&s) +
+    double prune = prune_wanted(job) ? 5.0 : 0.0; /* mask, scores, GraSP's g, v, Hv */
+    double sparse = prune > 0 ? chunk * (double)(s.d + s.w + s.C) : 0.0; /* sparse.h's scratch */
+    double doubles = np * (3.0 + s.centered + prune) + sparse + chunk * (double)per_row(&s) + (double)wt_size(&s) +
                      (2.0 * n + nt) * (double)s.C + (double)(s.T * (s.L + 1)) * 6.0;
     double bytes = doubles * sizeof(double) + sizeof(struct ls_model) + sizeof(struct mlp) +
                    diag_memory(job, s.d, s.C);
@@ -864,34 +965,41 @@ static size_t mlp_memory(const struct ls_job *job)
 }
 
 static const char *const mlp_vectors[] = {"params_init", "params_final", "function",
-                                          "reference", DIAG_VECTORS NULL};
+                                          "reference", "masks", "scores", "layer_density",
+                                          DIAG_VECTORS NULL};
 
 /* params_*: the whole arena (n_params), as train.c copies it. */
 static size_t mlp_vector_len(const struct ls_job *job, const char *name)
 {
     struct shape s = job_shape(job);
+    size_t np = (size_t)fmin(params_of(&s), (double)SIZE_MAX / 2);
     if (strcmp(name, "params_init") == 0 || strcmp(name, "params_final") == 0)
-        return (size_t)fmin(params_of(&s), (double)SIZE_MAX / 2);
+        return np;
     /* at least 1, so a bad spline grid reaches mlp_check and its message */
     if (mlp_spline_vector_name(name))
         return maxz(mlp_spline_grid_len(job), 1);
-    return diag_vector_len(job, name);
+    size_t n = prune_vector_len(name, np, s.L + 1);
+    return n ? n : diag_vector_len(job, name);
 }
 
-/* params_* are copied by train.c; function and reference are the spline module's, the
- * diagnostics' vectors diag.c's. */
+/* params_* are copied by train.c; function and reference are the spline module's, masks,
+ * scores and layer_density prune.c's, the diagnostics' vectors diag.c's. */
 static int mlp_vector(struct ls_model *m, const struct ls_data *d, const char *name, double *out)
 {
     struct mlp *p = m->impl;
     if (mlp_spline_vector_name(name))
         return mlp_spline_vector(p->spline, m, name, out);
+    if (prune_vector_len(name, 1, 1) > 0)
+        return p->prune ? prune_vector(p->prune, name, out) : LS_ENOTFOUND;
     return diag_vector(p->diag, m, d, name, out);
 }
 
 static const char *const mlp_metrics[] = {"train_loss",     "test_loss",   "train_accuracy",
                                           "test_accuracy",  "test_precision", "test_recall",
                                           "test_f1",        "steps",       "spline_distance",
-                                          "spline_distance_max", DIAG_METRICS NULL};
+                                          "spline_distance_max", "density", "layer_collapse",
+                                          "min_layer_density", "effective_density", "synflow_r",
+                                          DIAG_METRICS NULL};
 static const char *const mlp_default_metrics[] = {"train_loss", "steps", NULL};
 
 const struct ls_model_ops mlp_ops = {

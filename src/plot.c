@@ -753,3 +753,81 @@ cleanup:
     free(l);
     return rc;
 }
+
+/* ---- pruning: layer density against compression --------------------------------------------- */
+
+/* Mean layer density per sparsity value (rows) and layer (columns) over the done points kept,
+ * from /vectors/layer_density; NaN where no point contributes. */
+static int layer_means(const struct ls_results *r, const uint8_t *keep, size_t sa, size_t layers,
+                       double *mean /* [S][layers] */)
+{
+    size_t S = r->axis[sa].n_values;
+    double *row = malloc(layers * sizeof *row), *cnt = calloc(S * layers, sizeof *cnt);
+    int rc = row && cnt ? LS_OK : LS_ENOMEM;
+    memset(mean, 0, S * layers * sizeof *mean);
+    for (uint64_t i = 0; rc == LS_OK && i < r->n; i++) {
+        if (r->status[i] != LS_ST_DONE || (keep && !keep[i]))
+            continue;
+        rc = store_reader_numeric(r->reader, "/vectors/layer_density", i, 1, row);
+        for (size_t l = 0; rc == LS_OK && l < layers; l++)
+            if (isfinite(row[l])) {
+                mean[r->axis[sa].idx[i] * layers + l] += row[l];
+                cnt[r->axis[sa].idx[i] * layers + l] += 1;
+            }
+    }
+    for (size_t k = 0; k < S * layers; k++)
+        mean[k] = cnt && cnt[k] > 0 ? mean[k] / cnt[k] : NAN;
+    free(row);
+    free(cnt);
+    return rc;
+}
+
+int plot_layer_density(const struct ls_results *r, const uint8_t *keep,
+                       const struct ls_plot_opts *o)
+{
+    int sa = report_find_axis(r, "sparsity"), da = report_find_axis(r, "depth");
+    int expo = sa < 0; /* report's --x compression_exponent relabelled it already */
+    if (expo)
+        sa = report_find_axis(r, "compression_exponent");
+    if (sa < 0 || da < 0 || r->axis[da].n_values == 0)
+        return LS_ENOTFOUND;
+    size_t layers = (size_t)r->axis[da].num[r->axis[da].n_values - 1] + 1, len = 0;
+    size_t S = r->axis[sa].n_values;
+    double *mean = malloc(S * layers * sizeof *mean);
+    char *buf = NULL;
+    int rc = mean ? layer_means(r, keep, (size_t)sa, layers, mean) : LS_ENOMEM;
+    FILE *f = rc == LS_OK ? open_memstream(&buf, &len) : NULL;
+    if (rc == LS_OK && !f)
+        rc = LS_ENOMEM;
+    if (rc != LS_OK) {
+        free(mean);
+        return rc;
+    }
+    preamble(f, o);
+    fprintf(f, "set title \"%s: density of each prunable layer (mean over the points kept); a "
+               "missing point is a collapsed layer (density 0)\"\n", r->job_name);
+    fputs("set xlabel \"log10 compression  (x = log10 rho = -log10(1 - sparsity))\"\n"
+          "set ylabel \"kept fraction of the layer  [log scale]\"\nset logscale y\n"
+          "set key outside right\n", f);
+    for (size_t l = 0; l <= layers; l++) {
+        fprintf(f, "$D%zu << EOD\n", l);
+        for (size_t k = 0; k < S; k++) {
+            double v = r->axis[sa].num[k], x = expo ? v : -log10(1 - v) + 0.0;
+            double y = l < layers ? mean[k * layers + l] : pow(10.0, -x);
+            fprintf(f, "%.17g", x);
+            gp_num(f, y > 0 ? y : NAN);
+            fputc('\n', f);
+        }
+        fputs("EOD\n", f);
+    }
+    fputs("plot ", f);
+    for (size_t l = 0; l < layers; l++) {
+        fprintf(f, "$D%zu using 1:2 with linespoints lw 2 pt 7 ", l);
+        line_style(f, l);
+        fprintf(f, " title \"layer %zu%s\", ", l, l == 0 ? " (input)" : l + 1 == layers ? " (output)" : "");
+    }
+    fprintf(f, "$D%zu using 1:2 with lines lw 1 lc rgb \"#000000\" dt 2 title \"all (1/rho)\"\n",
+            layers);
+    free(mean);
+    return finish(f, &buf, &len, o);
+}

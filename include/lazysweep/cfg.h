@@ -144,6 +144,16 @@ struct ls_diag_cfg {
     int64_t confusion_batch; /* confusion.batch: samples in each of those mini-batches */
 };
 
+/* Pruning at initialization (mlp only; prune.h says what each key does). */
+struct ls_prune_cfg {
+    char method[LS_NAME_MAX];   /* "random" | "magnitude" | "snip" | "grasp" | "synflow" */
+    int64_t iterations;         /* rounds of score-and-mask (0: 100 for synflow, else 1) */
+    char schedule[LS_NAME_MAX]; /* "exponential" (keep ρ^(−k/n) after round k) | "linear" */
+    char scope[LS_NAME_MAX];    /* "global" (one threshold) | "layer" (every layer alike) */
+    int64_t samples;            /* training rows the data-dependent scores see (0: 10 × classes) */
+    int prune_bias;             /* biases prunable too (default: only weights) */
+};
+
 struct ls_job {
     char path[4096];  /* job file path as given */
     char *text;       /* the job file's exact bytes, NUL-terminated */
@@ -157,6 +167,7 @@ struct ls_job {
     struct ls_train_cfg train;
     struct ls_spline_cfg spline;
     struct ls_diag_cfg diag;
+    struct ls_prune_cfg prune;
     size_t n_metrics;
     char metrics[LS_MAX_METRICS][LS_NAME_MAX]; /* final metrics, in file order */
     size_t n_traj;

@@ -70,4 +70,11 @@ size_t mlp_chunk_rows(const struct ls_model *m);
  * run the chunked paths on small data. LS_EINVAL otherwise. */
 int mlp_set_chunk_rows(struct ls_model *m, size_t rows);
 
+/* A pruned net runs each layer whose mask keeps less than `threshold` of its weights as sparse ×
+ * dense products (sparse.h), the others as masked dense ones; the numbers are the same up to
+ * summation order. create sets the measured default (SPARSE_DENSITY in mlp.c); 0 makes every
+ * layer dense, anything above 1 every pruned layer sparse (for tests and benchmarks). No effect
+ * on an unpruned net. */
+int mlp_set_sparse(struct ls_model *m, double threshold);
+
 #endif

@@ -53,4 +53,11 @@ int plot_heatmap(const struct ls_results *r, const struct ls_agg *a, const struc
 int plot_trajectories(const struct ls_results *r, const struct ls_agg *a, size_t traj,
                       const uint64_t *points, size_t n_points, const struct ls_plot_opts *o);
 
+/* Pruning's collapse figure: the density of each prunable layer (input layer first, the mean over
+ * the done points with keep[i], NULL: all) against log10 ρ = −log10(1 − sparsity), read from
+ * /vectors/layer_density, with the overall density 1/ρ dashed. LS_ENOTFOUND without a sparsity
+ * or depth axis, or without the stored vector. */
+int plot_layer_density(const struct ls_results *r, const uint8_t *keep,
+                       const struct ls_plot_opts *o);
+
 #endif

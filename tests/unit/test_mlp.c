@@ -652,9 +652,13 @@ static void test_check(void **state)
     assert_int_equal(mlp_ops.check(&job, &key, msg, sizeof msg), LS_EJOB);
     assert_string_equal(key, "model.weight_scale");
     job.model.weight_scale.n = 3;
-    job.model.sparsity = 0.5;
+    job.model.sparsity = 0.5; /* prunable, but GraSP needs a loss with a Hessian */
+    snprintf(job.prune.method, LS_NAME_MAX, "grasp");
+    snprintf(job.train.loss, LS_NAME_MAX, "soft_f1");
     assert_int_equal(mlp_ops.check(&job, &key, msg, sizeof msg), LS_EJOB);
-    assert_string_equal(key, "model.sparsity");
+    assert_string_equal(key, "prune.method");
+    snprintf(job.train.loss, LS_NAME_MAX, "mse");
+    assert_int_equal(mlp_ops.check(&job, &key, msg, sizeof msg), LS_OK);
     job.model.sparsity = 0;
     snprintf(job.model.init, LS_NAME_MAX, "constant");
     assert_int_equal(mlp_ops.check(&job, &key, msg, sizeof msg), LS_EJOB);
